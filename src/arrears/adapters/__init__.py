@@ -1,0 +1,1 @@
+"""Adapters: storage, files, channels, clock. They implement the domain's ports."""

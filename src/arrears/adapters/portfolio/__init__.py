@@ -1,0 +1,1 @@
+"""The canonical portfolio format: its schema, reader/validator, writer and source adapters."""
