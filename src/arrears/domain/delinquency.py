@@ -248,12 +248,13 @@ def assess(
     """
     insts = list(installments)
     pays = list(payments)
-    for item in (*insts, *pays):
-        if item.account_id != account.account_id:
-            raise DelinquencyError(
-                f"{type(item).__name__} of account {item.account_id} given for "
-                f"account {account.account_id}"
-            )
+    foreign = [i.account_id for i in insts if i.account_id != account.account_id] + [
+        p.account_id for p in pays if p.account_id != account.account_id
+    ]
+    if foreign:
+        raise DelinquencyError(
+            f"installment or payment of account {foreign[0]} given for account {account.account_id}"
+        )
     if not insts:
         if account.reported_dpd is not None:
             dpd = account.reported_dpd

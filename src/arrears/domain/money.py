@@ -125,7 +125,7 @@ class Money:
 
     @classmethod
     def from_decimal(cls, value: Decimal, currency: str, rounding: str = ROUND_HALF_EVEN) -> Money:
-        """Round a Decimal (e.g. from a rate calculation) to minor units, half to even by default."""
+        """Round a Decimal (e.g. from a rate) to minor units, half to even by default."""
         exp = minor_exponent(currency)
         return cls(int(value.scaleb(exp).quantize(Decimal(1), rounding=rounding)), currency)
 

@@ -213,8 +213,13 @@ STATEMENTS = Table(
     (
         Column("account_id", Kind.ID, True, "Account; must exist in accounts."),
         Column("statement_date", Kind.DATE, True, "Statement (billing) date."),
-        Column("balance", Kind.AMOUNT, True, "Balance billed (may be negative: a credit).",
-               unit="major units"),
+        Column(
+            "balance",
+            Kind.AMOUNT,
+            True,
+            "Balance billed (may be negative: a credit).",
+            unit="major units",
+        ),
         Column("minimum_due", Kind.AMOUNT, False, "Minimum payment due.", unit="major units"),
     ),
     key=("account_id", "statement_date"),
