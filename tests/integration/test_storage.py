@@ -150,6 +150,20 @@ def test_round_trip_keeps_rows_nulls_and_dtypes(ledger_engine: Engine) -> None:
     assert (cn["timezone"], cn["email"], tw["opt_out_channels"]) == (None, "", "")
 
 
+def test_fast_and_transactional_reads_agree(ledger_engine: Engine) -> None:
+    # SQLite files read outside a transaction go through connectorx; inside one, through the
+    # DBAPI cursor. Both must give the same frames (PostgreSQL always uses COPY).
+    frames = small_portfolio()
+    with ledger_engine.begin() as conn:
+        _import(conn, frames, SHA_A)
+    with ledger_engine.connect() as conn:
+        fast = ledger.load_frames(conn)
+    with ledger_engine.begin() as conn:
+        slow = ledger.load_frames(conn)
+    assert_frames_equal(fast, slow)
+    assert_frames_equal(fast, frames)
+
+
 def test_round_trip_of_instants_given_in_another_zone(ledger_engine: Engine) -> None:
     frames = small_portfolio()
     taipei = timezone(timedelta(hours=8))

