@@ -188,14 +188,14 @@ _HOLDS: tuple[Segment, ...] = (
 )
 
 
-def _tail(m2_high_score: Treatment) -> tuple[Segment, ...]:
+def _tail(self_cure_min: float, m2_high_score: Treatment) -> tuple[Segment, ...]:
     return (
         Segment(
             "early_likely_self_cure",
             Treatment.SELF_CURE_REMINDER,
             "early arrears and a high propensity to pay: a gentle reminder is enough",
             buckets=("M1",),
-            score_min=0.8,
+            score_min=self_cure_min,
         ),
         Segment(
             "early",
@@ -208,7 +208,7 @@ def _tail(m2_high_score: Treatment) -> tuple[Segment, ...]:
             m2_high_score,
             "second month behind with a good propensity to pay",
             buckets=("M2",),
-            score_min=0.6,
+            score_min=0.45,
         ),
         Segment(
             "m2",
@@ -227,7 +227,7 @@ def _tail(m2_high_score: Treatment) -> tuple[Segment, ...]:
             Treatment.HARDSHIP_REVIEW,
             "five or more months behind and unlikely to pay: hardship review before anything else",
             buckets=("M5", "M6", "M6+"),
-            score_max=0.3,
+            score_max=0.25,
         ),
         Segment(
             "late",
@@ -246,8 +246,10 @@ def _tail(m2_high_score: Treatment) -> tuple[Segment, ...]:
 DEFAULT_STRATEGY = Strategy(
     "default-2026.1",
     (
-        Arm("champion", 90, (*_HOLDS, *_tail(Treatment.CALL))),
-        Arm("challenger", 10, (*_HOLDS, *_tail(Treatment.SMS_REMINDER))),
+        # the challenger tests a lighter touch: more self-cure reminders in M1, and an SMS
+        # instead of a call for M2 accounts likely to pay
+        Arm("champion", 90, (*_HOLDS, *_tail(0.7, Treatment.CALL))),
+        Arm("challenger", 10, (*_HOLDS, *_tail(0.6, Treatment.SMS_REMINDER))),
     ),
 )
 

@@ -6,23 +6,28 @@ import html
 import io
 from typing import Any
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+def _plt() -> Any:
+    """matplotlib.pyplot on the Agg backend, imported on first use (it costs seconds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
+    _plt().close(fig)
     text = buf.getvalue()
     return text[text.find("<svg") :]
 
 
 def bar_chart(labels: list[str], values: list[float], title: str, xlabel: str = "") -> str:
     """An inline SVG bar chart."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    fig, ax = _plt().subplots(figsize=(6.4, 3.2))
     ax.bar(labels, values, color="#3b6ea5")
     ax.set_title(title)
     ax.set_ylabel("accounts")
@@ -36,7 +41,7 @@ def bar_chart(labels: list[str], values: list[float], title: str, xlabel: str = 
 
 def histogram(values: list[float], title: str, xlabel: str) -> str:
     """An inline SVG histogram over [0, 1] in 20 bins."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    fig, ax = _plt().subplots(figsize=(6.4, 3.2))
     ax.hist(values, bins=20, range=(0, 1), color="#5a9e6f", edgecolor="white")
     ax.set_title(title)
     ax.set_xlabel(xlabel)

@@ -313,20 +313,28 @@ def _load_sqlite(conn: Connection, name: str) -> pl.DataFrame:
         # A file database read outside a write transaction: connectorx reads it straight into
         # Arrow, about 2.5x faster than fetching Python tuples. Text columns are cast in SQL so
         # the raw dtypes are the same as on the cursor path.
-        cols = ", ".join(
-            f"CAST({conn.dialect.identifier_preparer.quote(c)} AS TEXT) AS {c}"
-            if t == pl.String()
-            else conn.dialect.identifier_preparer.quote(c)
-            for c, t in schema.items()
-        )
+        # connectorx infers SQLite types from the values, so a NULL can never reach it: each
+        # column comes with an IS NULL flag and a non-null stand-in, and nulls are put back.
+        q = conn.dialect.identifier_preparer.quote
+        parts = []
+        for c, t in schema.items():
+            blank = "''" if t == pl.String() else "0"
+            cast = "TEXT" if t == pl.String() else "INTEGER"
+            parts.append(f"COALESCE(CAST({q(c)} AS {cast}), {blank}) AS {c}")
+            parts.append(f"({q(c)} IS NULL) AS {c}__null")
         frame = pl.read_database_uri(
-            f"SELECT {cols} FROM {name}",
+            f"SELECT {', '.join(parts)} FROM {name}",
             f"sqlite://{Path(database).resolve()}",
             engine="connectorx",
         )
         if frame.height == 0:
             return pl.DataFrame(schema=schema)
-        return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+        return frame.select(
+            [
+                pl.when(pl.col(f"{c}__null") != 0).then(None).otherwise(pl.col(c).cast(t)).alias(c)
+                for c, t in schema.items()
+            ]
+        )
     result = conn.exec_driver_sql(f"SELECT {quoted} FROM {name}")
     try:
         # The DBAPI cursor's plain tuples: skips building SQLAlchemy Row objects (~35% faster).

@@ -64,7 +64,7 @@ def to_file_frame(name: str, frame: pl.DataFrame, accounts: pl.DataFrame) -> pl.
         elif c.kind is Kind.DATE:
             cols.append(pl.col(c.name).dt.strftime("%Y-%m-%d").alias(c.name))
         elif c.kind is Kind.INSTANT:
-            cols.append(pl.col(c.name).dt.strftime("%Y-%m-%dT%H:%M:%S%:z").alias(c.name))
+            cols.append(pl.col(c.name).dt.strftime("%Y-%m-%dT%H:%M:%S%.f%:z").alias(c.name))
         elif c.kind is Kind.BOOL:
             cols.append(
                 pl.when(pl.col(c.name))

@@ -1,0 +1,256 @@
+"""The daily run: assess, score, choose treatments, plan and check contacts, write outputs.
+
+Outputs in the run folder (a stable contract, documented in ``docs/outputs.md``):
+``decisions.csv``, ``contacts.csv``, ``blocked.csv``, ``summary.json`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+
+from arrears.adapters.portfolio.schema import PortfolioFrames
+from arrears.adapters.portfolio.writer import amount_text
+from arrears.domain.compliance.check import HolidayLookup
+from arrears.domain.compliance.packs import RulePack
+from arrears.domain.delinquency import DEFAULT_BUCKETS, BucketScheme
+from arrears.domain.money import MINOR_UNITS
+from arrears.domain.strategy import DEFAULT_STRATEGY, Strategy
+from arrears.pipeline.assess import assess_portfolio
+from arrears.pipeline.features import ledger_features
+from arrears.pipeline.plan import PLAN_COLUMNS, borrower_flags, choose_treatments, plan_contacts
+from arrears.pipeline.report import render_report
+
+STAGES = (
+    "assess arrears",
+    "score propensity to pay",
+    "choose treatments",
+    "plan and check contacts",
+    "write outputs",
+)
+
+DECISION_COLUMNS = [
+    "plan_date",
+    "account_id",
+    "borrower_id",
+    "dpd",
+    "bucket",
+    "amount_due",
+    "currency",
+    "score",
+    "segment",
+    "strategy_arm",
+    "treatment",
+    "reason",
+    "model_version",
+    "dpd_source",
+]
+
+
+class ScoringModel(Protocol):
+    """What the daily run needs of a propensity-to-pay model."""
+
+    @property
+    def version(self) -> str:
+        """Model version recorded with each score."""
+        ...
+
+    def score(self, features: pl.DataFrame) -> pl.Series:
+        """Probability of paying, one per row of ``features``, in [0, 1]."""
+        ...
+
+
+@dataclass
+class DailyResult:
+    """What a daily run produced: the output paths and the summary written to summary.json."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    decisions: pl.DataFrame = field(repr=False)
+    contacts: pl.DataFrame = field(repr=False)
+    blocked: pl.DataFrame = field(repr=False)
+
+
+StageHook = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def run_daily(
+    frames: PortfolioFrames,
+    as_of: date,
+    out_dir: Path,
+    *,
+    packs: Sequence[RulePack],
+    is_holiday: HolidayLookup,
+    model: ScoringModel,
+    input_sha256: str,
+    rules_sha256: str = "",
+    data_source: str = "",
+    strategy: Strategy = DEFAULT_STRATEGY,
+    scheme: BucketScheme = DEFAULT_BUCKETS,
+    on_stage_done: StageHook = _noop,
+) -> DailyResult:
+    """Run the day's collection plan for ``frames`` as of ``as_of`` and write it to ``out_dir``.
+
+    Parameters
+    ----------
+    frames : PortfolioFrames
+        The ledger, normalised.
+    as_of : date
+        Assessment date; also the (borrower-local) day the contacts are planned for.
+    out_dir : Path
+        Created if absent; the five output files are overwritten.
+    packs, is_holiday
+        Rule packs and the public-holiday lookup for the compliance check.
+    model : ScoringModel
+        Propensity-to-pay model.
+    input_sha256 : str
+        SHA-256 of the input snapshot, recorded in the summary.
+    on_stage_done : callable
+        Called with each stage name in ``STAGES`` when it finishes (for progress bars).
+
+    Returns
+    -------
+    DailyResult
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    assessed = assess_portfolio(
+        frames.accounts, frames.installments, frames.payments, as_of, scheme
+    )
+    on_stage_done(STAGES[0])
+
+    in_arrears = assessed.filter(pl.col("dpd") > 0)
+    feats = ledger_features(frames, as_of, assessed).join(
+        in_arrears.select("account_id"), on="account_id", how="semi"
+    )
+    scored = feats.select("account_id").with_columns(model.score(feats).alias("score"))
+    on_stage_done(STAGES[1])
+
+    base = (
+        in_arrears.join(
+            frames.accounts.select("account_id", "borrower_id", "currency"), on="account_id"
+        )
+        .join(scored, on="account_id", how="left")
+        .join(borrower_flags(frames.borrowers), on="borrower_id", how="left")
+    )
+    decided = choose_treatments(base, strategy)
+    decided = decided.with_columns(
+        pl.lit(as_of).alias("plan_date"),
+        amount_text(
+            pl.col("arrears_minor"),
+            pl.col("currency").replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64),
+        ).alias("amount_due"),
+        pl.lit(model.version).alias("model_version"),
+    ).sort("account_id")
+    on_stage_done(STAGES[2])
+
+    contacts, blocked = plan_contacts(
+        decided, frames.borrowers, frames.contact_history, as_of, packs, is_holiday
+    )
+    on_stage_done(STAGES[3])
+
+    decisions_out = decided.select(DECISION_COLUMNS).with_columns(pl.col("score").round(4))
+    contacts_out = contacts.select(PLAN_COLUMNS).with_columns(pl.col("score").round(4))
+    blocked_out = blocked.with_columns(pl.col("score").round(4))
+    decisions_out.write_csv(out_dir / "decisions.csv")
+    contacts_out.write_csv(out_dir / "contacts.csv")
+    blocked_out.write_csv(out_dir / "blocked.csv")
+
+    summary = _summary(
+        frames=frames,
+        assessed=assessed,
+        decided=decided,
+        contacts=contacts_out,
+        blocked=blocked_out,
+        as_of=as_of,
+        model=model,
+        packs=packs,
+        input_sha256=input_sha256,
+        rules_sha256=rules_sha256,
+        strategy=strategy,
+        scheme=scheme,
+        data_source=data_source,
+    )
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    (out_dir / "report.html").write_text(
+        render_report(summary, decided["score"].to_list()), encoding="utf-8"
+    )
+    on_stage_done(STAGES[4])
+    return DailyResult(out_dir, summary, decisions_out, contacts_out, blocked_out)
+
+
+def _counts(df: pl.DataFrame, col: str, order: Sequence[str] | None = None) -> dict[str, int]:
+    got = dict(df.group_by(col).len().sort(col).iter_rows())
+    if order is None:
+        return {str(k): int(v) for k, v in got.items()}
+    return {k: int(got.get(k, 0)) for k in order}
+
+
+def _summary(
+    *,
+    frames: PortfolioFrames,
+    assessed: pl.DataFrame,
+    decided: pl.DataFrame,
+    contacts: pl.DataFrame,
+    blocked: pl.DataFrame,
+    as_of: date,
+    model: ScoringModel,
+    packs: Sequence[RulePack],
+    input_sha256: str,
+    rules_sha256: str,
+    strategy: Strategy,
+    scheme: BucketScheme,
+    data_source: str,
+) -> dict[str, Any]:
+    amounts = (
+        decided.group_by("currency")
+        .agg(pl.col("arrears_minor").sum())
+        .sort("currency")
+        .with_columns(
+            amount_text(
+                pl.col("arrears_minor"),
+                pl.col("currency").replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64),
+            ).alias("text")
+        )
+    )
+    blocked_by_rule: dict[str, int] = {}
+    if blocked.height:
+        exploded = blocked.select(pl.col("rule_ids").str.split("|")).explode("rule_ids")
+        blocked_by_rule = _counts(exploded, "rule_ids")
+    return {
+        "plan_date": as_of.isoformat(),
+        "data_source": data_source,
+        "input_sha256": input_sha256,
+        "accounts_total": frames.accounts.height,
+        "borrowers_total": frames.borrowers.height,
+        "accounts_in_arrears": decided.height,
+        "accounts_by_bucket": _counts(assessed, "bucket", scheme.names),
+        "arrears_by_bucket": {
+            b: _counts(decided, "bucket").get(b, 0) for b in scheme.names if b != scheme.names[0]
+        },
+        "arrears_amount": dict(amounts.select("currency", "text").iter_rows()),
+        "arrears_amount_minor": {
+            c: int(v) for c, v in amounts.select("currency", "arrears_minor").iter_rows()
+        },
+        "decisions_by_treatment": _counts(decided, "treatment"),
+        "decisions_by_arm": _counts(decided, "strategy_arm"),
+        "decisions_by_segment": _counts(decided, "segment"),
+        "contacts_planned": contacts.height,
+        "contacts_by_channel": _counts(contacts, "channel") if contacts.height else {},
+        "contacts_blocked": blocked.height,
+        "blocked_by_rule": blocked_by_rule,
+        "model": {"version": model.version},
+        "rule_packs": [p.ref for p in packs],
+        "rule_packs_sha256": rules_sha256,
+        "strategy": strategy.name,
+        "bucket_scheme": [[b.name, b.low, b.high] for b in scheme.buckets],
+    }
