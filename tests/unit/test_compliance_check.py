@@ -32,12 +32,26 @@ def test_every_shipped_rule_is_cited_and_dated():
 
 
 def test_tw_house_window_in_utc():
-    w = allowed_window(date(2005, 9, 30), "TW", "Asia/Taipei", "call", PACKS, no_holidays)
+    w = allowed_window(date(2005, 9, 30), "TW", "Asia/Taipei", "sms", PACKS, no_holidays)
     assert w.open
     assert w.start == datetime(2005, 9, 30, 1, 0, tzinfo=UTC)
     assert w.end == datetime(2005, 9, 30, 13, 0, tzinfo=UTC)
     assert w.limiting_rule_ids == ("TW.HOURS.HOUSE",)
-    assert w.pack_refs == ("TW@2026.1",)
+    # the global packs apply on top of the jurisdiction pack
+    assert w.pack_refs == ("ALL@2026.2", "HOUSE@2026.2", "TW@2026.2")
+
+
+def test_house_overlay_narrows_calls_everywhere():
+    w = allowed_window(date(2005, 9, 30), "TW", "Asia/Taipei", "call", PACKS, no_holidays)
+    assert w.start == datetime(2005, 9, 30, 1, 0, tzinfo=UTC)  # 09:00 +08:00 (TW.HOURS.HOUSE)
+    assert w.end == datetime(2005, 9, 30, 12, 0, tzinfo=UTC)  # 20:00 +08:00 (HOUSE)
+    assert set(w.limiting_rule_ids) == {"HOUSE.CALLS.EVENING", "TW.HOURS.HOUSE"}
+
+
+def test_global_packs_alone_cover_nobody():
+    # FR has no jurisdiction pack: the global packs do not make a contact lawful there
+    w = allowed_window(date(2026, 6, 1), "FR", "Europe/Paris", "sms", PACKS, no_holidays)
+    assert w.pack_refs == ()
 
 
 def test_cn_night_rule():
@@ -79,9 +93,9 @@ def test_unknown_us_zone_needs_every_candidate_zone_to_allow():
 
 def test_window_exact_across_spring_forward_and_fall_back():
     ny = "America/New_York"
-    spring = allowed_window(date(2026, 3, 8), "US-NY", ny, "call", PACKS, no_holidays)
+    spring = allowed_window(date(2026, 3, 8), "US-NY", ny, "sms", PACKS, no_holidays)
     assert spring.start == datetime(2026, 3, 8, 12, 0, tzinfo=UTC)  # 08:00 EDT
-    autumn = allowed_window(date(2026, 11, 1), "US-NY", ny, "call", PACKS, no_holidays)
+    autumn = allowed_window(date(2026, 11, 1), "US-NY", ny, "sms", PACKS, no_holidays)
     assert autumn.start == datetime(2026, 11, 1, 13, 0, tzinfo=UTC)  # 08:00 EST
     assert autumn.end == datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 21:00 EST
 

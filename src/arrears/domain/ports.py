@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from arrears.domain.audit import AuditEntry
+
+if TYPE_CHECKING:  # the engine imports nothing from here; keep ports import-light
+    from arrears.domain.compliance.engine import Attempt, PastContact
 
 
 class Clock(Protocol):
@@ -11,4 +18,155 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """Current instant, timezone-aware UTC."""
+        ...
+
+
+# --- contact gate (issue 3): contact ledger, audit log, unit of work, outbound channels -----
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A contact the gate let through, recorded in the contact ledger.
+
+    Only :class:`arrears.services.gate.ContactGate` creates reservations (from the ledger); an
+    outbound channel takes one as proof that the contact was allowed (see
+    :class:`OutboundChannel`).
+
+    Attributes
+    ----------
+    id : int
+        Contact-ledger id (the reservation id).
+    borrower_id, account_id, channel, party, purpose, agency_id, number
+        What was allowed, as in the attempt.
+    attempt_at : datetime
+        Start of the contact (UTC).
+    status : str
+        ``reserved``, ``completed`` or ``cancelled``.
+    outcome : str or None
+        Recorded outcome once completed.
+    conversation : bool
+        A telephone conversation about the debt took place.
+    decision_audit_seq : int
+        Audit entry of the decision that allowed it.
+    """
+
+    id: int
+    borrower_id: str
+    account_id: str | None
+    channel: str
+    party: str
+    purpose: str
+    agency_id: str
+    number: str | None
+    attempt_at: datetime
+    status: str
+    outcome: str | None
+    conversation: bool
+    decision_audit_seq: int
+
+
+class ContactLedgerRepo(Protocol):
+    """The contact ledger of one unit of work (reads see its own writes)."""
+
+    def history(self, borrower_id: str, since: datetime, until: datetime) -> list[PastContact]:
+        """Contacts of the borrower with ``since <= at < until``: reserved and completed
+        ledger rows plus imported outbound contact history (cancelled rows excluded)."""
+        ...
+
+    def reserve(self, attempt: Attempt, reserved_at: datetime, decision_audit_seq: int) -> int:
+        """Insert a ``reserved`` row for ``attempt``; return its id."""
+        ...
+
+    def get(self, reservation_id: int) -> Reservation | None:
+        """The reservation with that id, or None."""
+        ...
+
+    def complete(
+        self,
+        reservation_id: int,
+        status: str,
+        outcome: str | None,
+        conversation: bool,
+        completed_at: datetime,
+    ) -> None:
+        """Set the final status (``completed`` or ``cancelled``) and outcome of a reservation."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The append-only, hash-chained audit log (see :mod:`arrears.domain.audit`)."""
+
+    def append(self, kind: str, borrower_id: str | None, payload: str, at: datetime) -> int:
+        """Append one entry (``payload`` canonical JSON) after the chain head; return its seq.
+
+        Appends are serialised by the chain head: the entry's seq is the head's + 1."""
+        ...
+
+    def entries(self) -> Iterator[AuditEntry]:
+        """Every entry in ascending seq order."""
+        ...
+
+    def head(self) -> tuple[int, str]:
+        """The stored chain head: last seq and its hash (0 and the genesis hash when empty)."""
+        ...
+
+
+class GateUnitOfWork(Protocol):
+    """One transaction of the gate; rolls back on exit unless :meth:`commit` was called.
+
+    Use as a context manager. Services never commit on their own: the unit of work does, when
+    the service calls :meth:`commit` at the end of the use case.
+    """
+
+    @property
+    def contacts(self) -> ContactLedgerRepo:
+        """The contact ledger in this transaction."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log in this transaction."""
+        ...
+
+    def __enter__(self) -> GateUnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def lock_borrower(self, borrower_id: str) -> None:
+        """Serialise this transaction with every other one on ``borrower_id`` until it ends."""
+        ...
+
+    def record_decision(
+        self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
+    ) -> tuple[int, int | None]:
+        """Append the decision entry and, when ``reserve``, the reservation pointing at it.
+
+        Equivalent to ``audit.append("decision", ...)`` then ``contacts.reserve(...)``; an
+        adapter may do both in one statement, to keep the audit chain's head locked as briefly
+        as possible. Returns (audit seq, reservation id or None).
+        """
+        ...
+
+    def commit(self) -> None:
+        """Make the unit of work's writes durable."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard the unit of work's writes."""
+        ...
+
+
+class OutboundChannel(Protocol):
+    """A channel adapter (SMS, e-mail, dialler, letters...).
+
+    Every send takes the :class:`Reservation` the gate returned for that very contact; a
+    channel adapter must refuse a reservation that is not ``reserved`` or is for another
+    channel (:func:`arrears.services.gate.ContactGate.open_reservation` does both checks).
+    There is deliberately no way to send without one.
+    """
+
+    name: str
+
+    def send(self, reservation: Reservation, content: str) -> str:
+        """Send ``content`` under ``reservation``; return the provider's message id."""
         ...

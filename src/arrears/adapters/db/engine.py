@@ -64,4 +64,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # ``conn.execution_options(sqlite_begin="IMMEDIATE")`` takes the write lock at BEGIN
+        # (the contact gate serialises writers this way); the default is a deferred BEGIN.
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        if mode not in ("", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ValueError(f"sqlite_begin must be DEFERRED, IMMEDIATE or EXCLUSIVE, not {mode!r}")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from arrears.domain.compliance.packs import Rule, RulePack, packs_for
@@ -67,8 +68,9 @@ def candidate_zones(jurisdiction: str, timezone: str | None) -> tuple[str, ...]:
     return ("UTC",)
 
 
+@lru_cache(maxsize=1 << 16)
 def local_to_utc(day: date, at: time, zone: ZoneInfo, *, side: str) -> datetime:
-    """Convert a local wall time to a UTC instant, safely for window bounds.
+    """Convert a local wall time to a UTC instant, safely for window bounds (memoised: pure).
 
     Parameters
     ----------
@@ -153,6 +155,8 @@ def allowed_window(
     channel: str,
     packs: Sequence[RulePack],
     is_holiday: HolidayLookup,
+    *,
+    preselected: bool = False,
 ) -> WindowCheck:
     """Allowed UTC interval for a contact on ``channel`` on the borrower's local ``plan_date``.
 
@@ -170,12 +174,16 @@ def allowed_window(
         All loaded packs; those applying to ``jurisdiction`` are used.
     is_holiday : callable
         ``(jurisdiction, date) -> bool`` public-holiday lookup.
+    preselected : bool, default False
+        True when ``packs`` are already the packs that apply to this borrower (the engine's
+        :func:`~arrears.domain.compliance.engine.applicable_packs`, which adds the packs of
+        the lender's jurisdictions); False selects them with :func:`packs_for`.
 
     Returns
     -------
     WindowCheck
     """
-    applicable = packs_for(jurisdiction, packs)
+    applicable = list(packs) if preselected else packs_for(jurisdiction, packs)
     refs = tuple(p.ref for p in applicable)
     blocking: list[Rule] = []
     for rule in _rules(applicable, plan_date, channel, "no_contact_days"):

@@ -15,6 +15,50 @@ Rule types understood by the first compliance check:
     params ``max_calls`` (int >= 0) and ``counts`` (``attempts`` or ``connected``): at most that
     many calls per borrower per local calendar day, counted across every account, the lender and
     its agencies.
+
+Rule types added for the full engine (:mod:`arrears.domain.compliance.engine`):
+
+``rolling_cap``
+    params ``max`` (int >= 0), ``days`` (int >= 1), ``channels`` (default: all), ``counts``
+    (``attempts``, ``connected``, ``conversations`` or ``unanswered``), ``per`` (``borrower``,
+    ``account`` or ``number``) and ``period`` (``rolling``, the default: ``days`` x 24 hours or
+    ``days`` local calendar days, whichever is longer; ``local_day``: ``days`` local calendar
+    days only). An attempt is refused when ``max`` counted contacts already fall in its period.
+``wait_after_conversation``
+    params ``days`` (int >= 1), ``channels`` (default ``[call]``), ``per`` (``borrower`` or
+    ``account``): no contact on those channels for ``days`` (24-hour days, and at least until
+    the local midnight ending the ``days``-th calendar day counting the day of the conversation
+    as the first) after a conversation about the debt on one of those channels.
+``hold``
+    params ``flags`` (borrower flags), ``allow_purposes`` (default none), ``until_flags``
+    (default none; the hold lifts once any of them is set), ``channels`` (default all): while
+    the borrower has one of ``flags``, only contacts for ``allow_purposes`` are allowed.
+``channel_opt_out``
+    params ``channels`` (default all): no contact on a channel the borrower opted out of.
+``lawyer_only``
+    params ``flags`` (default ``[represented]``), ``channels`` (default all): while flagged,
+    only contacts with ``party: lawyer``.
+``no_workplace``
+    params ``flags`` (default ``[no_workplace_contact]``), ``channels`` (default all): no
+    contact at the workplace while flagged.
+``third_party``
+    params ``allow_purposes`` (default ``[locate]``), ``require_unreachable`` (default true),
+    ``channels`` (default all): a contact with ``party: third_party`` only for those purposes,
+    and only once the borrower is unreachable when required. (What may be said is checked when
+    a template is registered, by the content check.)
+``parties_allowed``
+    params ``parties``, ``channels`` (default all): only those parties may be contacted.
+``visit_staff``
+    params ``min_staff`` (int >= 1): a field visit needs at least that many staff.
+``record_keeping``
+    params ``months`` (int >= 1), ``channels``: an obligation (keep recordings or records that
+    long), listed for people and audits, never a contact predicate.
+
+``contact_hours`` also takes ``consent_overrides`` (bool, default false): when the borrower
+agreed to other contact hours, those replace the rule's window.
+
+A pack whose ``applies_to`` is ``["*"]`` is global (everywhere rules, a lender's house policy):
+it applies to every borrower that some jurisdiction pack covers.
 """
 
 from __future__ import annotations
@@ -28,7 +72,41 @@ from typing import Any
 
 CHANNELS = ("call", "sms", "email", "wechat", "letter", "app_push", "visit")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-RULE_TYPES = ("contact_hours", "no_contact_days", "daily_call_cap")
+RULE_TYPES = (
+    "contact_hours",
+    "no_contact_days",
+    "daily_call_cap",
+    "rolling_cap",
+    "wait_after_conversation",
+    "hold",
+    "channel_opt_out",
+    "lawyer_only",
+    "no_workplace",
+    "third_party",
+    "parties_allowed",
+    "visit_staff",
+    "record_keeping",
+)
+OBLIGATION_TYPES = ("record_keeping",)
+"""Rule types that state an obligation and are never evaluated against a contact."""
+BORROWER_FLAGS = (
+    "cease_communication",
+    "dispute_open",
+    "deceased",
+    "bankrupt",
+    "represented",
+    "vulnerable",
+    "complaint_open",
+    "hardship_pause",
+    "no_workplace_contact",
+    "validation_sent",
+)
+PARTIES = ("borrower", "lawyer", "third_party", "guarantor")
+PURPOSES = ("collection", "locate", "validation_notice", "legal_notice")
+CAP_COUNTS = ("attempts", "connected", "conversations", "unanswered")
+CAP_PER = ("borrower", "account", "number")
+CAP_PERIODS = ("rolling", "local_day")
+GLOBAL = "*"
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3}){0,2}$")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
@@ -95,6 +173,19 @@ class Rule:
     public_holidays: bool = False
     max_calls: int | None = None
     counts: str = "attempts"
+    limit: int | None = None  # rolling_cap: the maximum counted contacts in the period
+    days: int | None = None  # rolling_cap, wait_after_conversation
+    period: str = "rolling"
+    per: str = "borrower"
+    flags: tuple[str, ...] = ()
+    until_flags: tuple[str, ...] = ()
+    allow_purposes: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()
+    require_unreachable: bool = True
+    min_staff: int | None = None
+    months: int | None = None
+    consent_overrides: bool = False
+    params: tuple[tuple[str, str], ...] = ()  # the pack's params as written, for display
 
     def in_force(self, on: date) -> bool:
         """True when the rule is in force on ``on`` (inclusive bounds)."""
@@ -103,6 +194,11 @@ class Rule:
     def applies_to_channel(self, channel: str) -> bool:
         """True when the rule covers ``channel``."""
         return channel in self.channels
+
+    @property
+    def is_obligation(self) -> bool:
+        """True for an obligation (e.g. record keeping): listed, never a contact predicate."""
+        return self.type in OBLIGATION_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +216,18 @@ class RulePack:
         """``id@version``, the reference written into plans and audit records."""
         return f"{self.id}@{self.version}"
 
+    @property
+    def is_global(self) -> bool:
+        """True for a pack with ``applies_to: ["*"]`` (everywhere rules, house policy)."""
+        return GLOBAL in self.applies_to
+
     def applies(self, jurisdiction: str) -> bool:
-        """True when the pack covers ``jurisdiction`` (a pack for ``US`` covers ``US-NY-NYC``)."""
-        return any(jurisdiction == j or jurisdiction.startswith(j + "-") for j in self.applies_to)
+        """True when the pack covers ``jurisdiction`` (a pack for ``US`` covers ``US-NY-NYC``;
+        a global pack covers every jurisdiction)."""
+        return any(
+            j == GLOBAL or jurisdiction == j or jurisdiction.startswith(j + "-")
+            for j in self.applies_to
+        )
 
 
 def _req(d: Mapping[str, Any], key: str, origin: str, rule_id: str) -> Any:
@@ -205,7 +310,14 @@ def parse_rule(d: Mapping[str, Any], origin: str) -> Rule:
         source=source,
         effective_from=eff_from,
         effective_to=eff_to_d,
+        params=tuple((str(k), _show(v)) for k, v in params.items()),
     )
+    known = _PARAMS[rtype]
+    for key in params:
+        if key not in known:
+            raise RulePackError(
+                origin, rid, f"params.{key}", f"unknown parameter for {rtype} (known: {known})"
+            )
     if rtype == "contact_hours":
         start, s24 = _hhmm(_req(params, "start", origin, rid), origin, rid, "params.start")
         end, e24 = _hhmm(_req(params, "end", origin, rid), origin, rid, "params.end")
@@ -219,6 +331,7 @@ def parse_rule(d: Mapping[str, Any], origin: str) -> Rule:
             start=start,
             end=end,
             end_is_midnight=e24,
+            consent_overrides=_bool(params, "consent_overrides", False, origin, rid),
         )
     if rtype == "no_contact_days":
         days = params.get("weekdays") or []
@@ -231,18 +344,165 @@ def parse_rule(d: Mapping[str, Any], origin: str) -> Rule:
             weekdays=tuple(WEEKDAYS.index(w) for w in days),
             public_holidays=bool(params.get("public_holidays", False)),
         )
-    max_calls = _req(params, "max_calls", origin, rid)
-    if not isinstance(max_calls, int) or isinstance(max_calls, bool) or max_calls < 0:
-        raise RulePackError(origin, rid, "params.max_calls", "must be a whole number >= 0")
-    counts = str(params.get("counts", "attempts"))
-    if counts not in ("attempts", "connected"):
-        raise RulePackError(origin, rid, "params.counts", "must be attempts or connected")
+    if rtype == "daily_call_cap":
+        max_calls = _int(params, "max_calls", 0, origin, rid)
+        counts = str(params.get("counts", "attempts"))
+        if counts not in ("attempts", "connected"):
+            raise RulePackError(origin, rid, "params.counts", "must be attempts or connected")
+        return Rule(
+            **base,  # type: ignore[arg-type]
+            channels=("call",),
+            max_calls=max_calls,
+            counts=counts,
+        )
+    if rtype == "rolling_cap":
+        return Rule(
+            **base,  # type: ignore[arg-type]
+            channels=_channels_or_all(params, origin, rid),
+            limit=_int(params, "max", 0, origin, rid),
+            days=_int(params, "days", 1, origin, rid),
+            counts=_choice(params, "counts", CAP_COUNTS, "attempts", origin, rid),
+            per=_choice(params, "per", CAP_PER, "borrower", origin, rid),
+            period=_choice(params, "period", CAP_PERIODS, "rolling", origin, rid),
+        )
+    if rtype == "wait_after_conversation":
+        return Rule(
+            **base,  # type: ignore[arg-type]
+            channels=_channels(params.get("channels", ["call"]), origin, rid),
+            days=_int(params, "days", 1, origin, rid),
+            per=_choice(params, "per", ("borrower", "account"), "borrower", origin, rid),
+        )
+    if rtype == "hold":
+        flags = _names(params.get("flags"), "flags", BORROWER_FLAGS, origin, rid, required=True)
+        return Rule(
+            **base,  # type: ignore[arg-type]
+            channels=_channels_or_all(params, origin, rid),
+            flags=flags,
+            until_flags=_names(
+                params.get("until_flags"), "until_flags", BORROWER_FLAGS, origin, rid
+            ),
+            allow_purposes=_names(
+                params.get("allow_purposes"), "allow_purposes", PURPOSES, origin, rid
+            ),
+        )
+    if rtype == "channel_opt_out":
+        return Rule(**base, channels=_channels_or_all(params, origin, rid))  # type: ignore[arg-type]
+    if rtype in ("lawyer_only", "no_workplace"):
+        default = ["represented"] if rtype == "lawyer_only" else ["no_workplace_contact"]
+        return Rule(
+            **base,  # type: ignore[arg-type]
+            channels=_channels_or_all(params, origin, rid),
+            flags=_names(params.get("flags", default), "flags", BORROWER_FLAGS, origin, rid),
+        )
+    if rtype == "third_party":
+        return Rule(
+            **base,  # type: ignore[arg-type]
+            channels=_channels_or_all(params, origin, rid),
+            allow_purposes=_names(
+                params.get("allow_purposes", ["locate"]), "allow_purposes", PURPOSES, origin, rid
+            ),
+            require_unreachable=_bool(params, "require_unreachable", True, origin, rid),
+        )
+    if rtype == "parties_allowed":
+        return Rule(
+            **base,  # type: ignore[arg-type]
+            channels=_channels_or_all(params, origin, rid),
+            parties=_names(params.get("parties"), "parties", PARTIES, origin, rid, required=True),
+        )
+    if rtype == "visit_staff":
+        return Rule(
+            **base,  # type: ignore[arg-type]
+            channels=("visit",),
+            min_staff=_int(params, "min_staff", 1, origin, rid),
+        )
+    # record_keeping: an obligation, listed but never evaluated against a contact
     return Rule(
         **base,  # type: ignore[arg-type]
-        channels=("call",),
-        max_calls=max_calls,
-        counts=counts,
+        channels=_channels_or_all(params, origin, rid),
+        months=_int(params, "months", 1, origin, rid),
     )
+
+
+_PARAMS: dict[str, tuple[str, ...]] = {
+    "contact_hours": ("channels", "start", "end", "consent_overrides"),
+    "no_contact_days": ("channels", "weekdays", "public_holidays"),
+    "daily_call_cap": ("max_calls", "counts"),
+    "rolling_cap": ("max", "days", "channels", "counts", "per", "period"),
+    "wait_after_conversation": ("days", "channels", "per"),
+    "hold": ("flags", "until_flags", "allow_purposes", "channels"),
+    "channel_opt_out": ("channels",),
+    "lawyer_only": ("flags", "channels"),
+    "no_workplace": ("flags", "channels"),
+    "third_party": ("allow_purposes", "require_unreachable", "channels"),
+    "parties_allowed": ("parties", "channels"),
+    "visit_staff": ("min_staff",),
+    "record_keeping": ("months", "channels"),
+}
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, Sequence) and not isinstance(v, str):
+        return ", ".join(str(x) for x in v)
+    return str(v)
+
+
+def _int(params: Mapping[str, Any], key: str, low: int, origin: str, rid: str) -> int:
+    if params.get(key) is None:
+        raise RulePackError(origin, rid, f"params.{key}", "is required")
+    v = params[key]
+    if not isinstance(v, int) or isinstance(v, bool) or v < low:
+        raise RulePackError(origin, rid, f"params.{key}", f"must be a whole number >= {low}")
+    return v
+
+
+def _bool(params: Mapping[str, Any], key: str, default: bool, origin: str, rid: str) -> bool:
+    v = params.get(key, default)
+    if not isinstance(v, bool):
+        raise RulePackError(origin, rid, f"params.{key}", "must be true or false")
+    return v
+
+
+def _choice(
+    params: Mapping[str, Any],
+    key: str,
+    allowed: tuple[str, ...],
+    default: str,
+    origin: str,
+    rid: str,
+) -> str:
+    v = str(params.get(key, default))
+    if v not in allowed:
+        raise RulePackError(origin, rid, f"params.{key}", f"must be one of {list(allowed)}")
+    return v
+
+
+def _names(
+    v: Any,
+    key: str,
+    allowed: tuple[str, ...],
+    origin: str,
+    rid: str,
+    *,
+    required: bool = False,
+) -> tuple[str, ...]:
+    if v is None:
+        v = []
+    if isinstance(v, str) or not isinstance(v, Sequence):
+        raise RulePackError(origin, rid, f"params.{key}", "must be a list")
+    if required and not v:
+        raise RulePackError(origin, rid, f"params.{key}", "must be a non-empty list")
+    for x in v:
+        if x not in allowed:
+            raise RulePackError(
+                origin, rid, f"params.{key}", f"unknown value {x!r} (known: {list(allowed)})"
+            )
+    return tuple(str(x) for x in v)
+
+
+def _channels_or_all(params: Mapping[str, Any], origin: str, rid: str) -> tuple[str, ...]:
+    if "channels" not in params:
+        return CHANNELS
+    return _channels(params["channels"], origin, rid)
 
 
 def parse_pack(d: Mapping[str, Any], origin: str) -> RulePack:
@@ -261,6 +521,10 @@ def parse_pack(d: Mapping[str, Any], origin: str) -> RulePack:
     if isinstance(applies, str) or not isinstance(applies, Sequence):
         raise RulePackError(origin, "", "applies_to", "must be a list of jurisdiction codes")
     for j in applies:
+        if str(j) == GLOBAL:
+            if len(applies) != 1:
+                raise RulePackError(origin, "", "applies_to", '"*" must stand alone')
+            continue
         if not _JURISDICTION.match(str(j)):
             raise RulePackError(origin, "", "applies_to", f"bad jurisdiction code {j!r}")
     raw_rules = _req(d, "rules", origin, "")
@@ -280,5 +544,14 @@ def parse_pack(d: Mapping[str, Any], origin: str) -> RulePack:
 
 
 def packs_for(jurisdiction: str, packs: Sequence[RulePack]) -> list[RulePack]:
-    """Every pack that applies to ``jurisdiction``; all of them must allow a contact."""
-    return [p for p in packs if p.applies(jurisdiction)]
+    """Every pack that applies to ``jurisdiction``; all of them must allow a contact.
+
+    Global packs (``applies_to: ["*"]``) are included only when at least one jurisdiction pack
+    covers ``jurisdiction``: a borrower no jurisdiction pack covers gets no packs at all, and
+    nothing is sent to them (global rules alone do not make a contact lawful).
+    """
+    specific = [p for p in packs if not p.is_global and p.applies(jurisdiction)]
+    if not specific:
+        return []
+    ids = {id(p) for p in specific}
+    return [p for p in packs if p.is_global or id(p) in ids]

@@ -1,0 +1,269 @@
+"""Compliance commands: ``explain``, ``replay``, ``audit verify``, ``contact attempt|outcome``.
+
+Registered on the main app by :func:`register`. Exit codes: 0 done (and, for ``contact
+attempt``, allowed; for ``audit verify``, the chain is intact), 1 blocked / chain broken,
+2 an input mistake (message, no traceback).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from arrears import bootstrap
+from arrears.config import load_settings
+from arrears.domain.compliance.engine import Attempt, Decision
+from arrears.domain.compliance.packs import RulePackError
+from arrears.services.gate import OUTCOMES, GateError
+
+EXIT_BLOCKED = 1
+EXIT_INPUT = 2
+
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+contact_app = typer.Typer(
+    help="Gated contacts: attempt one (for operations and demos), record its outcome.",
+    no_args_is_help=True,
+)
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = EXIT_INPUT) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _instant(text: str | None, option: str) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"{option} must be an ISO 8601 instant like 2026-03-02T10:00:00+08:00, got {text!r}")
+        raise AssertionError from None
+    if value.tzinfo is None:
+        _fail(f"{option} {text!r} has no UTC offset: add one (e.g. +08:00 or Z)")
+    return value.astimezone(UTC)
+
+
+def _date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option} must be a date YYYY-MM-DD, got {text!r}")
+        raise AssertionError from None
+
+
+def _when(at: datetime | None, zone: str | None) -> str:
+    if at is None:
+        return "not within 60 days / never"
+    text = f"{at:%Y-%m-%d %H:%M}Z"
+    if zone:
+        from zoneinfo import ZoneInfo
+
+        text += f" ({at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone})"
+    return text
+
+
+def _print_decision(d: Decision, zone: str | None) -> None:
+    verdict = "[green]ALLOWED[/]" if d.allowed else "[red]BLOCKED[/]"
+    out.print(f"{verdict}  packs: {', '.join(d.pack_refs) or '-'}")
+    for rid, why in zip(d.rule_ids, d.reasons, strict=False):
+        out.print(f"  {escape(rid)}: {escape(why)}")
+    if not d.allowed:
+        out.print(f"  next allowed: {_when(d.next_allowed_at, zone)}")
+
+
+def explain(
+    borrower_id: Annotated[str, typer.Argument(help="Borrower id in the ledger")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="Instant, ISO 8601 with offset (default: now)")
+    ] = None,
+) -> None:
+    """Show, channel by channel, what the gate allows now, what is blocked and why, and when it
+    opens. Nothing is reserved or audited."""
+    when = _instant(at, "--at")
+    settings = load_settings()
+    try:
+        with bootstrap.open_gate(settings) as handle:
+            state, answers = bootstrap.explain_borrower(handle, borrower_id, when)
+    except (LookupError, RulePackError) as exc:
+        _fail(str(exc))
+        return
+    zone = state.timezone
+    out.print(
+        f"[bold]{escape(borrower_id)}[/] at {_when(when, zone)}: jurisdiction "
+        f"{state.jurisdiction}, zone {zone or 'unknown'}, flags "
+        f"{', '.join(sorted(state.flags)) or 'none'}, opted out of "
+        f"{', '.join(sorted(state.opted_out)) or 'nothing'}"
+    )
+    for channel, d in answers:
+        if d.allowed:
+            out.print(f"  {channel:<9} [green]allowed[/]")
+            continue
+        out.print(
+            f"  {channel:<9} [red]blocked[/] by {escape(', '.join(d.rule_ids))}; opens "
+            f"{_when(d.next_allowed_at, zone)}",
+            highlight=False,
+        )
+        for why in d.reasons:
+            out.print(f"            {escape(why)}", highlight=False)
+
+
+def replay(
+    start: Annotated[str, typer.Option("--from", help="First attempt date, YYYY-MM-DD (UTC)")],
+    end: Annotated[str, typer.Option("--to", help="Last attempt date, YYYY-MM-DD (UTC)")],
+    packs: Annotated[
+        str, typer.Option("--packs", help="PACK@VERSION[,PACK@VERSION...] to swap in")
+    ],
+    limit: Annotated[int, typer.Option(help="Changed decisions to list")] = 50,
+) -> None:
+    """Re-judge the recorded decisions of a period under other pack versions and report what
+    would have been blocked or allowed differently (the replay is audited)."""
+    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    refs = [r.strip() for r in packs.split(",") if r.strip()]
+    if not refs:
+        _fail("--packs needs at least one PACK@VERSION")
+    settings = load_settings()
+    try:
+        report = bootstrap.replay_period(settings, d0, d1, refs)
+    except (ValueError, RulePackError) as exc:
+        _fail(str(exc))
+        return
+    out.print(
+        f"Replayed {report.decisions:,} decision(s) of {report.start}..{report.end} with "
+        f"{', '.join(report.pack_refs)} (audit entry {report.audit_seq})."
+    )
+    out.print(f"  unchanged: {report.unchanged:,}")
+    out.print(f"  allowed then, blocked now: {len(report.now_blocked):,}")
+    out.print(f"  blocked then, allowed now: {len(report.now_allowed):,}")
+    changes = report.now_blocked + report.now_allowed
+    if changes:
+        t = Table()
+        for col in ("audit seq", "borrower", "channel", "at (UTC)", "then", "now", "rules now"):
+            t.add_column(col)
+        for c in changes[:limit]:
+            t.add_row(
+                str(c.seq),
+                escape(c.borrower_id),
+                c.channel,
+                f"{c.at:%Y-%m-%d %H:%M}",
+                "allowed" if c.was_allowed else "blocked",
+                "allowed" if c.now_allowed else "blocked",
+                escape(", ".join(c.now_rule_ids)),
+            )
+        out.print(t)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(help="SEQ:HASH recorded outside the database (repeatable)"),
+    ] = None,
+) -> None:
+    """Recompute the hash chain; report the first altered, removed or reordered entry."""
+    anchors: dict[int, str] = {}
+    for a in anchor or []:
+        seq, _, digest = a.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            _fail(f"--anchor must be SEQ:HASH (64 hex characters), got {a!r}")
+        anchors[int(seq)] = digest.lower()
+    report = bootstrap.verify_audit(load_settings(), anchors)
+    if report.ok:
+        out.print(
+            f"audit chain OK: {report.entries:,} entries, head {report.head_seq} {report.head_hash}"
+        )
+        return
+    err.print(
+        f"[bold red]audit chain BROKEN[/] at entry {report.first_bad_seq}: "
+        f"{escape(report.reason)} ({report.entries:,} entries read)",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_BLOCKED)
+
+
+@contact_app.command("attempt")
+def contact_attempt(
+    borrower_id: Annotated[str, typer.Argument(help="Borrower id in the ledger")],
+    channel: Annotated[str, typer.Option(help="call, sms, email, wechat, letter, app_push, visit")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="Instant, ISO 8601 with offset (default: now)")
+    ] = None,
+    account: Annotated[str | None, typer.Option(help="Account id")] = None,
+    party: Annotated[str, typer.Option(help="borrower, lawyer, guarantor, third_party")] = (
+        "borrower"
+    ),
+    purpose: Annotated[str, typer.Option(help="collection, locate, validation_notice, ...")] = (
+        "collection"
+    ),
+    agency: Annotated[str, typer.Option(help="Agency making the contact")] = "lender",
+    number: Annotated[str | None, typer.Option(help="Number dialled")] = None,
+    staff: Annotated[int, typer.Option(help="Staff on a field visit")] = 1,
+    workplace: Annotated[bool, typer.Option(help="The contact is at the workplace")] = False,
+) -> None:
+    """Ask the gate for one contact: prints the decision and, when allowed, the reservation id
+    (exit 1 when blocked)."""
+    when = _instant(at, "--at")
+    try:
+        attempt = Attempt(
+            borrower_id,
+            account,
+            channel,
+            when,
+            party=party,
+            purpose=purpose,
+            agency_id=agency,
+            to_workplace=workplace,
+            staff_count=staff,
+            number=number,
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    settings = load_settings()
+    try:
+        with bootstrap.open_gate(settings) as handle:
+            result = bootstrap.gate_attempt(handle, attempt)
+            zone = bootstrap.borrower_state(handle, borrower_id, when)[0].timezone
+    except (LookupError, GateError, RulePackError) as exc:
+        _fail(str(exc))
+        return
+    _print_decision(result.decision, zone)
+    out.print(f"audit entry: {result.audit_seq}")
+    if result.reservation_id is None:
+        raise typer.Exit(EXIT_BLOCKED)
+    out.print(f"reservation: {result.reservation_id}")
+
+
+@contact_app.command("outcome")
+def contact_outcome(
+    reservation_id: Annotated[int, typer.Argument(help="Reservation id from `contact attempt`")],
+    outcome: Annotated[str, typer.Option(help=", ".join(OUTCOMES))],
+    conversation: Annotated[
+        bool, typer.Option(help="A telephone conversation about the debt took place")
+    ] = False,
+) -> None:
+    """Record the outcome of a reserved contact (audited)."""
+    settings = load_settings()
+    try:
+        with bootstrap.open_gate(settings) as handle:
+            seq = handle.gate.record_outcome(reservation_id, outcome, conversation)
+    except (GateError, RulePackError) as exc:
+        _fail(str(exc))
+        return
+    out.print(f"reservation {reservation_id}: {outcome} recorded (audit entry {seq})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``explain``, ``replay``, ``audit`` and ``contact`` to the main app."""
+    app.command("explain")(explain)
+    app.command("replay")(replay)
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(contact_app, name="contact")

@@ -1,0 +1,124 @@
+"""The compliance commands end to end on a SQLite ledger: contact attempt/outcome, explain,
+audit verify (also after tampering), replay under an older pack version, input mistakes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from tests.gate_db import seed_borrowers
+from typer.testing import CliRunner
+
+from arrears.adapters.db.engine import create_engine
+from arrears.cli.main import app
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+AT = "2026-12-01T10:00:00+08:00"  # a Tuesday, 10:00 in Shanghai
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite ledger with borrowers B1, B2 (CN, Asia/Shanghai) and a copy of the rules in
+    which CN@2025.1 (kept in history) caps connected calls at 1 a day instead of 3."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    current = yaml.safe_load((rules / "CN.yaml").read_text(encoding="utf-8"))
+    old = dict(current, version="2025.1")
+    old["rules"] = [
+        dict(r, params=dict(r["params"], max_calls=1)) if r["id"] == "CN.CALLS.DAILY_CAP" else r
+        for r in current["rules"]
+    ]
+    (rules / "history" / "CN@2025.1.yaml").write_text(
+        yaml.safe_dump(old, allow_unicode=True), encoding="utf-8"
+    )
+    monkeypatch.setenv("ARREARS_DATABASE_URL", url)
+    monkeypatch.setenv("ARREARS_RULES_DIR", str(rules))
+    from arrears.adapters.db.migrate import upgrade_to_head
+
+    upgrade_to_head(url)
+    engine = create_engine(url)
+    seed_borrowers(engine, ["B1", "B2"], jurisdiction="CN")
+    engine.dispose()
+    return url
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    res = runner.invoke(app, list(args))
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    return res.exit_code, res.output
+
+
+def test_attempts_outcomes_verify_and_replay(env: str) -> None:
+    codes = [
+        invoke("contact", "attempt", "B1", "--channel", "call", "--at", AT)[0] for _ in range(4)
+    ]
+    assert codes == [0, 0, 0, 1]  # the fourth call of the day hits CN.CALLS.DAILY_CAP
+    code, out = invoke("contact", "attempt", "B1", "--channel", "call", "--at", AT)
+    assert code == 1 and "CN.CALLS.DAILY_CAP" in out and "next allowed" in out
+
+    code, out = invoke("contact", "outcome", "1", "--outcome", "rpc", "--conversation")
+    assert code == 0 and "audit entry 6" in out
+    code, out = invoke("contact", "outcome", "1", "--outcome", "rpc")
+    assert code == 2 and "completed, not reserved" in out
+
+    code, out = invoke("explain", "B1", "--at", AT)
+    assert code == 0 and "CN.CALLS.DAILY_CAP" in out
+    code, out = invoke("explain", "B2", "--at", AT)
+    assert code == 0 and "CN.CALLS.DAILY_CAP" not in out
+
+    code, out = invoke("audit", "verify")
+    assert code == 0 and "audit chain OK: 6 entries" in out
+
+    code, out = invoke(
+        "replay", "--from", "2026-12-01", "--to", "2026-12-01", "--packs", "CN@2025.1"
+    )
+    assert code == 0
+    assert "Replayed 5 decision(s)" in out
+    assert "allowed then, blocked now: 2" in out  # the 2nd and 3rd calls
+    assert "blocked then, allowed now: 0" in out
+    code, out = invoke("audit", "verify")
+    assert code == 0 and "7 entries" in out  # the replay is audited too
+
+    engine = create_engine(env)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE audit_log SET payload = replace(payload, 'B1', 'B9') WHERE seq = 2")
+        )
+    engine.dispose()
+    code, out = invoke("audit", "verify")
+    assert code == 1 and "BROKEN" in out and "entry 2" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["explain", "B1", "--at", "2026-12-01T10:00:00"], "no UTC offset"),
+        (["explain", "B1", "--at", "tomorrow"], "ISO 8601"),
+        (["explain", "NOBODY", "--at", AT], "no borrower 'NOBODY'"),
+        (["contact", "attempt", "B1", "--channel", "pigeon", "--at", AT], "pigeon"),
+        (["contact", "attempt", "NOBODY", "--channel", "sms", "--at", AT], "no borrower"),
+        (["contact", "outcome", "77", "--outcome", "rpc"], "no reservation with id 77"),
+        (["contact", "outcome", "1", "--outcome", "yelled"], "unknown outcome"),
+        (["replay", "--from", "2026-12-01", "--to", "2026-12-01", "--packs", "CN"], "ID@VERSION"),
+        (
+            ["replay", "--from", "2026-12-01", "--to", "2026-12-01", "--packs", "CN@1999.9"],
+            "2025.1",
+        ),
+        (
+            ["replay", "--from", "2026-12-02", "--to", "2026-12-01", "--packs", "CN@2025.1"],
+            "before",
+        ),
+        (["replay", "--from", "1.12.2026", "--to", "2026-12-01", "--packs", "CN@2025.1"], "--from"),
+        (["audit", "verify", "--anchor", "x"], "SEQ:HASH"),
+    ],
+)
+def test_input_mistakes_exit_2_without_traceback(env: str, args: list[str], message: str) -> None:
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert "Traceback" not in res.output

@@ -1,0 +1,234 @@
+"""The gate on SQLite and PostgreSQL: reservations, history, outcomes, the audit chain and
+tampering with it through SQL (which ``audit verify`` must catch)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from tests.gate_db import cap_violations, seed_borrowers
+from tests.gate_packs import DAILY_CAP, ZONE, no_holidays, zz_pack
+
+from arrears.adapters.clock import FixedClock
+from arrears.adapters.db.gate_repo import (
+    SqlAuditLog,
+    SqlGateUnitOfWork,
+    history_as_of,
+    load_borrower_state,
+)
+from arrears.adapters.db.tables import contact_history
+from arrears.domain.audit import ChainReport, verify_chain
+from arrears.domain.compliance.engine import Attempt, BorrowerState
+from arrears.services.gate import ContactGate
+
+NOW = datetime(2026, 3, 2, 1, 0, 0, 123456, tzinfo=UTC)  # 09:00 Shanghai
+STATE = BorrowerState("B1", "ZZ", ZONE)
+
+
+def gate_on(engine: Engine) -> ContactGate:
+    return ContactGate(lambda: SqlGateUnitOfWork(engine), [zz_pack()], no_holidays, FixedClock(NOW))
+
+
+def verify(engine: Engine) -> ChainReport:
+    with engine.connect() as conn:
+        log = SqlAuditLog(conn)
+        return verify_chain(log.entries(), log.head())
+
+
+def tamper(engine: Engine, *statements: str) -> None:
+    with engine.begin() as conn:
+        pg = conn.dialect.name == "postgresql"
+        if pg:  # an attacker with DDL rights first switches the guard off
+            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        for s in statements:
+            conn.exec_driver_sql(s)
+        if pg:
+            conn.exec_driver_sql("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+
+
+@pytest.fixture
+def gated(ledger_engine: Engine) -> tuple[Engine, ContactGate]:
+    seed_borrowers(ledger_engine, ["B1", "B2"])
+    return ledger_engine, gate_on(ledger_engine)
+
+
+def six_entries(gate: ContactGate) -> None:
+    """Six audit entries: 4 decisions (3 allowed, 1 blocked), an outcome, a cancellation."""
+    ids = [
+        gate.attempt(Attempt("B1", "A1", "call", NOW + timedelta(minutes=i)), STATE)
+        for i in range(4)
+    ]
+    assert [r.reservation_id is not None for r in ids] == [True, True, True, False]
+    first, second = ids[0].reservation_id, ids[1].reservation_id
+    assert first is not None and second is not None
+    gate.record_outcome(first, "rpc", conversation=True)
+    gate.cancel(second, "拨号器故障 (dialler fault)")
+
+
+def test_gate_reserves_audits_and_verifies(gated: tuple[Engine, ContactGate]) -> None:
+    engine, gate = gated
+    six_entries(gate)
+    report = verify(engine)
+    assert report.ok, report.reason
+    assert report.entries == 6 and report.head_seq == 6
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, status, outcome, conversation, decision_audit_seq "
+                    "FROM contact_ledger ORDER BY id")
+        ).all()  # fmt: skip
+        kinds = conn.execute(sa.text("SELECT kind FROM audit_log ORDER BY seq")).scalars().all()
+    assert [(r[1], r[2], bool(r[3]), r[4]) for r in rows] == [
+        ("completed", "rpc", True, 1),
+        ("cancelled", None, False, 2),
+        ("reserved", None, False, 3),
+    ]
+    assert kinds == ["decision"] * 4 + ["outcome"] * 2
+    # the cancelled reservation no longer counts: one more call fits today
+    assert gate.attempt(
+        Attempt("B1", "A1", "call", NOW + timedelta(minutes=9)), STATE
+    ).decision.allowed
+
+
+def test_history_reads_the_ledger_and_imported_contacts(gated: tuple[Engine, ContactGate]) -> None:
+    engine, gate = gated
+    with engine.begin() as conn:
+        conn.execute(
+            contact_history.insert(),
+            [
+                {"contact_id": f"C{i}", "borrower_id": "B1", "account_id": "A1",
+                 "channel": "call", "direction": "outbound",
+                 "started_at": NOW - timedelta(minutes=30 + i),
+                 "outcome": "no_answer", "agent_id": "agency-x"}
+                for i in range(DAILY_CAP - 1)
+            ]
+            + [{"contact_id": "IN", "borrower_id": "B1", "account_id": None, "channel": "call",
+                "direction": "inbound", "started_at": NOW - timedelta(minutes=5),
+                "outcome": "rpc", "agent_id": None}],
+        )  # fmt: skip
+    hist = gate.history("B1", NOW)
+    assert [(h.agency_id, h.outcome) for h in hist] == [("agency-x", "no_answer")] * 2
+    assert hist[0].at.tzinfo is not None
+    first = gate.attempt(Attempt("B1", "A1", "call", NOW), STATE)
+    second = gate.attempt(Attempt("B1", "A1", "call", NOW + timedelta(minutes=1)), STATE)
+    assert first.decision.allowed and not second.decision.allowed
+    assert second.decision.rule_ids == ("ZZ.DAILY",)
+    with engine.connect() as conn:
+        state = load_borrower_state(conn, "B1")
+        assert state is not None and (state.jurisdiction, state.timezone) == ("ZZ", ZONE)
+        assert load_borrower_state(conn, "nobody") is None
+        # as of the first decision, only the imported contacts existed
+        before = history_as_of(conn, "B1", NOW - timedelta(days=1), NOW + timedelta(days=1),
+                               before_seq=first.audit_seq, as_of=NOW)  # fmt: skip
+        after = history_as_of(conn, "B1", NOW - timedelta(days=1), NOW + timedelta(days=1),
+                              before_seq=second.audit_seq, as_of=NOW)  # fmt: skip
+    assert len(before) == 2 and len(after) == 3 and after[-1].outcome == "reserved"
+
+
+def test_unit_of_work_rolls_back_unless_committed(ledger_engine: Engine) -> None:
+    seed_borrowers(ledger_engine, ["B1"])
+    with SqlGateUnitOfWork(ledger_engine) as uow:
+        seq = uow.audit.append("decision", "B1", "{}", NOW)
+        uow.contacts.reserve(Attempt("B1", None, "sms", NOW), NOW, seq)
+    with ledger_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM contact_ledger")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar() == 0
+        assert SqlAuditLog(conn).head()[0] == 0
+    with SqlGateUnitOfWork(ledger_engine) as uow:
+        assert uow.audit.append("decision", "B1", "{}", NOW) == 1
+        uow.commit()
+    assert verify(ledger_engine).ok
+
+
+def test_verify_finds_an_altered_payload(gated: tuple[Engine, ContactGate]) -> None:
+    engine, gate = gated
+    six_entries(gate)
+    tamper(engine, "UPDATE audit_log SET payload = replace(payload, 'true', 'false') WHERE seq = 2")
+    report = verify(engine)
+    assert (report.ok, report.first_bad_seq) == (False, 2)
+    assert "hash does not match" in report.reason
+
+
+def test_verify_finds_a_deleted_entry(gated: tuple[Engine, ContactGate]) -> None:
+    engine, gate = gated
+    six_entries(gate)
+    tamper(engine, "DELETE FROM audit_log WHERE seq = 4")
+    report = verify(engine)
+    assert (report.ok, report.first_bad_seq) == (False, 4)
+    assert "missing" in report.reason
+
+
+def test_verify_finds_a_deleted_last_entry(gated: tuple[Engine, ContactGate]) -> None:
+    engine, gate = gated
+    six_entries(gate)
+    tamper(engine, "DELETE FROM audit_log WHERE seq = 6")
+    report = verify(engine)
+    assert (report.ok, report.first_bad_seq) == (False, 6)
+
+
+def test_verify_finds_swapped_entries(gated: tuple[Engine, ContactGate]) -> None:
+    engine, gate = gated
+    six_entries(gate)
+    tamper(
+        engine,
+        "UPDATE audit_log SET seq = -2 WHERE seq = 2",
+        "UPDATE audit_log SET seq = 2 WHERE seq = 3",
+        "UPDATE audit_log SET seq = 3 WHERE seq = -2",
+    )
+    report = verify(engine)
+    assert (report.ok, report.first_bad_seq) == (False, 2)
+    assert "prev_hash" in report.reason
+
+
+@pytest.mark.postgres
+@pytest.mark.xdist_group("pg")
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_postgres_refuses_update_delete_truncate_of_the_audit_log(
+    gated: tuple[Engine, ContactGate],
+) -> None:
+    """PostgreSQL only: the trigger guard (on SQLite, verify is the only guard)."""
+    engine, gate = gated
+    assert engine.dialect.name == "postgresql"
+    six_entries(gate)
+    for stmt in (
+        "UPDATE audit_log SET payload = '{}' WHERE seq = 1",
+        "DELETE FROM audit_log WHERE seq = 1",
+        "TRUNCATE audit_log",
+    ):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql(stmt)
+    assert verify(engine).ok
+
+
+def test_concurrent_writers_on_sqlite_and_postgres_keep_caps_and_chain(
+    ledger_engine: Engine,
+) -> None:
+    """Small concurrency test (both backends): 4 threads, 40 attempts each, 3 borrowers."""
+    ids = ["B1", "B2", "B3"]
+    seed_borrowers(ledger_engine, ids)
+    gate = gate_on(ledger_engine)
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            for i in range(40):
+                b = ids[(i + k) % 3]
+                at = NOW + timedelta(hours=(i * 7 + k) % 30, minutes=k)
+                gate.attempt(Attempt(b, "A1", "call", at), BorrowerState(b, "ZZ", ZONE))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert cap_violations(ledger_engine) == []
+    report = verify(ledger_engine)
+    assert report.ok and report.entries == 160
+    with ledger_engine.connect() as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM contact_ledger")).scalar()
+    assert n is not None and 0 < n < 160

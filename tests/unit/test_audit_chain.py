@@ -1,0 +1,143 @@
+"""The audit chain (pure): hashing, canonical payloads, and what verify_chain catches."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from arrears.domain.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    at_text,
+    canonical_json,
+    entry_hash,
+    verify_chain,
+)
+
+T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+
+
+def chain(n: int) -> list[AuditEntry]:
+    out: list[AuditEntry] = []
+    prev = GENESIS_HASH
+    for seq in range(1, n + 1):
+        payload = canonical_json({"n": seq, "who": f"B{seq % 3}", "text": "催收 ok"})
+        at = T0 + timedelta(seconds=seq)
+        h = entry_hash(prev, payload, seq, at)
+        out.append(AuditEntry(seq, at, "decision", f"B{seq % 3}", payload, prev, h))
+        prev = h
+    return out
+
+
+def head(entries: list[AuditEntry]) -> tuple[int, str]:
+    return (entries[-1].seq, entries[-1].hash) if entries else (0, GENESIS_HASH)
+
+
+def test_hash_formula_is_the_documented_one() -> None:
+    # independent re-computation of the documented formula
+    text = f"{GENESIS_HASH}|{{}}|1|2026-03-01T02:00:00.000000Z"
+    assert entry_hash(GENESIS_HASH, "{}", 1, T0) == hashlib.sha256(text.encode()).hexdigest()
+    # the same instant in another offset hashes the same
+    plus8 = T0.astimezone(timezone(timedelta(hours=8)))
+    assert at_text(plus8) == "2026-03-01T02:00:00.000000Z"
+    with pytest.raises(ValueError, match="naive"):
+        at_text(datetime(2026, 3, 1))
+
+
+def test_canonical_json_sorts_keys_and_keeps_unicode() -> None:
+    assert canonical_json({"b": 1, "a": [1, "é"]}) == '{"a":[1,"é"],"b":1}'
+    with pytest.raises(ValueError):
+        canonical_json({"x": float("nan")})
+
+
+def test_intact_chain_verifies() -> None:
+    entries = chain(10)
+    report = verify_chain(entries, head(entries))
+    assert report.ok and report.entries == 10 and report.first_bad_seq is None
+    assert report.head_seq == 10 and report.head_hash == entries[-1].hash
+    assert verify_chain([], (0, GENESIS_HASH)).ok
+
+
+def test_altered_payload_is_found() -> None:
+    entries = chain(6)
+    e = entries[3]
+    entries[3] = replace(e, payload=e.payload.replace('"n":4', '"n":5'))
+    report = verify_chain(entries, head(entries))
+    assert not report.ok and report.first_bad_seq == 4
+    assert "hash does not match" in report.reason
+
+
+def test_non_canonical_payload_is_found() -> None:
+    entries = chain(3)
+    entries[1] = replace(entries[1], payload=entries[1].payload.replace(",", ", "))
+    report = verify_chain(entries, head(entries))
+    assert (report.ok, report.first_bad_seq) == (False, 2)
+    assert "canonical" in report.reason
+
+
+def test_altered_time_is_found() -> None:
+    entries = chain(4)
+    entries[2] = replace(entries[2], at=entries[2].at + timedelta(microseconds=1))
+    report = verify_chain(entries, head(entries))
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+
+
+def test_removed_entry_is_found() -> None:
+    entries = chain(6)
+    del entries[2]
+    report = verify_chain(entries, head(entries))
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+    assert "missing" in report.reason
+
+
+def test_removed_entry_with_renumbering_is_found() -> None:
+    entries = chain(6)
+    del entries[2]
+    entries = [replace(e, seq=i + 1) for i, e in enumerate(entries)]
+    report = verify_chain(entries, head(entries))
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+
+
+def test_swapped_entries_are_found() -> None:
+    entries = chain(6)
+    a, b = entries[2], entries[3]
+    entries[2], entries[3] = replace(b, seq=3), replace(a, seq=4)
+    report = verify_chain(entries, head(entries))
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+    assert "prev_hash" in report.reason
+
+
+def test_out_of_order_rows_are_found() -> None:
+    entries = chain(5)
+    entries[1], entries[2] = entries[2], entries[1]
+    report = verify_chain(entries, head(entries))
+    assert not report.ok and report.first_bad_seq == 2
+
+
+def test_removed_tail_is_found_through_the_head() -> None:
+    entries = chain(6)
+    stored_head = head(entries)
+    report = verify_chain(entries[:4], stored_head)
+    assert (report.ok, report.first_bad_seq) == (False, 5)
+    assert "head" in report.reason
+
+
+def test_rewritten_chain_is_caught_by_an_anchor() -> None:
+    entries = chain(5)
+    anchor = {3: entries[2].hash}
+    # an attacker rewrites entry 3 and re-hashes everything after it, head included
+    forged: list[AuditEntry] = entries[:2]
+    prev = entries[1].hash
+    for e in entries[2:]:
+        payload = e.payload.replace("ok", "KO") if e.seq == 3 else e.payload
+        h = entry_hash(prev, payload, e.seq, e.at)
+        forged.append(replace(e, payload=payload, prev_hash=prev, hash=h))
+        prev = h
+    assert verify_chain(forged, head(forged)).ok  # undetectable without an anchor
+    report = verify_chain(forged, head(forged), anchor)
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+    assert "anchor" in report.reason
+    assert verify_chain(entries, head(entries), anchor).ok

@@ -1,0 +1,119 @@
+"""ALL pack (global, everywhere rules): one test per rule id, happy and unhappy paths.
+
+GB borrowers are used so that only the ALL rule (and not a US duplicate of it) is in play.
+"""
+
+from tests.rulekit import PACKS, attempt, borrower, decide, local
+
+from arrears.domain.compliance.packs import parse_pack
+
+NOON = local("Europe/London", 2026, 6, 10, 12)  # a Wednesday, inside every window
+
+
+def test_ALL_HOLD_CEASE():
+    b = borrower("GB", flags=frozenset({"cease_communication"}))
+    d = decide(attempt(NOON, "call"), b)
+    assert not d.allowed and d.rule_ids == ("ALL.HOLD.CEASE",)
+    assert d.next_allowed_at is None  # a hold does not lift with time
+    assert "cease_communication" in d.reasons[0]
+    assert decide(attempt(NOON, "letter", purpose="legal_notice"), b).allowed
+    assert decide(attempt(NOON, "letter", purpose="validation_notice"), b).allowed
+    assert decide(attempt(NOON, "call"), borrower("GB")).allowed
+
+
+def test_ALL_HOLD_DISPUTE():
+    open_ = borrower("GB", flags=frozenset({"dispute_open"}))
+    d = decide(attempt(NOON, "sms"), open_)
+    assert not d.allowed and d.rule_ids == ("ALL.HOLD.DISPUTE",)
+    assert decide(attempt(NOON, "letter", purpose="validation_notice"), open_).allowed
+    sent = borrower("GB", flags=frozenset({"dispute_open", "validation_sent"}))
+    assert decide(attempt(NOON, "sms"), sent).allowed
+
+
+def test_ALL_HOLD_COMPLAINT():
+    b = borrower("GB", flags=frozenset({"complaint_open"}))
+    d = decide(attempt(NOON, "email"), b)
+    assert not d.allowed and d.rule_ids == ("ALL.HOLD.COMPLAINT",)
+    assert decide(attempt(NOON, "letter", purpose="legal_notice"), b).allowed
+    # configurable: a lender's version of the pack that lets collection go on during complaints
+    lenient = parse_pack(
+        {
+            "id": "ALL",
+            "version": "lenient",
+            "applies_to": ["*"],
+            "rules": [
+                {
+                    "id": "ALL.HOLD.COMPLAINT",
+                    "type": "hold",
+                    "kind": "house_policy",
+                    "description": "complaints hold nothing but visits",
+                    "source": {"instrument": "house", "provision": "complaints"},
+                    "effective_from": "2000-01-01",
+                    "params": {"flags": ["complaint_open"], "channels": ["visit"]},
+                }
+            ],
+        },
+        "lenient.yaml",
+    )
+    packs = [lenient, *(p for p in PACKS if p.id != "ALL")]
+    assert decide(attempt(NOON, "email"), b, packs=packs).allowed
+    assert not decide(attempt(NOON, "visit", staff_count=2), b, packs=packs).allowed
+
+
+def test_ALL_HOLD_DECEASED():
+    b = borrower("GB", flags=frozenset({"deceased"}))
+    for purpose in ("collection", "legal_notice", "validation_notice"):
+        d = decide(attempt(NOON, "letter", purpose=purpose), b)
+        assert not d.allowed and d.rule_ids == ("ALL.HOLD.DECEASED",)
+        assert d.next_allowed_at is None
+
+
+def test_ALL_HOLD_BANKRUPT():
+    b = borrower("GB", flags=frozenset({"bankrupt"}))
+    d = decide(attempt(NOON, "call"), b)
+    assert not d.allowed and d.rule_ids == ("ALL.HOLD.BANKRUPT",)
+    assert decide(attempt(NOON, "letter", purpose="legal_notice"), b).allowed
+    assert not decide(attempt(NOON, "letter", purpose="validation_notice"), b).allowed
+
+
+def test_ALL_HOLD_VULNERABLE():
+    for flag in ("vulnerable", "hardship_pause"):
+        b = borrower("GB", flags=frozenset({flag}))
+        d = decide(attempt(NOON, "call"), b)
+        assert not d.allowed and d.rule_ids == ("ALL.HOLD.VULNERABLE",)
+        assert decide(attempt(NOON, "letter", purpose="validation_notice"), b).allowed
+
+
+def test_ALL_OPT_OUT():
+    b = borrower("GB", opted_out=frozenset({"sms"}))
+    d = decide(attempt(NOON, "sms"), b)
+    assert not d.allowed and d.rule_ids == ("ALL.OPT_OUT",) and d.next_allowed_at is None
+    assert decide(attempt(NOON, "email"), b).allowed
+
+
+def test_ALL_LAWYER_ONLY():
+    b = borrower("GB", flags=frozenset({"represented"}))
+    d = decide(attempt(NOON, "call"), b)
+    assert not d.allowed and d.rule_ids == ("ALL.LAWYER_ONLY",)
+    assert decide(attempt(NOON, "call", party="lawyer"), b).allowed
+    assert decide(attempt(NOON, "call"), borrower("GB")).allowed
+
+
+def test_ALL_NO_WORKPLACE():
+    b = borrower("GB", flags=frozenset({"no_workplace_contact"}))
+    d = decide(attempt(NOON, "call", to_workplace=True), b)
+    assert not d.allowed and d.rule_ids == ("ALL.NO_WORKPLACE",)
+    assert decide(attempt(NOON, "call"), b).allowed  # not at work
+    assert decide(attempt(NOON, "call", to_workplace=True), borrower("GB")).allowed
+
+
+def test_ALL_THIRD_PARTY_LOCATE_ONLY():
+    reachable = borrower("GB")
+    unreachable = borrower("GB", unreachable=True)
+    d = decide(attempt(NOON, "call", party="third_party", purpose="locate"), reachable)
+    assert not d.allowed and d.rule_ids == ("ALL.THIRD_PARTY.LOCATE_ONLY",)
+    assert "unreachable" in d.reasons[0]
+    assert decide(attempt(NOON, "call", party="third_party", purpose="locate"), unreachable).allowed
+    d = decide(attempt(NOON, "call", party="third_party"), unreachable)
+    assert not d.allowed and d.rule_ids == ("ALL.THIRD_PARTY.LOCATE_ONLY",)
+    assert "locate" in d.reasons[0]
