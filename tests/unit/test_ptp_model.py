@@ -18,7 +18,7 @@ from arrears.adapters.portfolio.schema import FRAME_SCHEMAS, PortfolioFrames
 from arrears.adapters.portfolio.uci import UCI_AS_OF, load_uci, uci_labels
 from arrears.domain.delinquency import assess
 from arrears.domain.model import Account, Installment, Payment, ProductType
-from arrears.pipeline.features import FEATURE_NAMES, FeatureError, ledger_features
+from arrears.pipeline.features import FEATURE_NAMES, MODEL_FEATURES, FeatureError, ledger_features
 from arrears.pipeline.ptp_model import (
     MODEL_VERSION,
     PtpModel,
@@ -158,7 +158,7 @@ def test_domain_assessment_of_the_tiny_loan() -> None:
 
 def test_features_on_a_hand_built_portfolio(tiny: PortfolioFrames, assessed: pl.DataFrame) -> None:
     f = ledger_features(tiny, AS_OF, assessed)
-    assert f.columns == ["account_id", *FEATURE_NAMES]
+    assert f.columns == ["account_id", *MODEL_FEATURES]
     assert f.get_column("account_id").to_list() == ["C1", "C2", "C3", "L1", "L2"]
     got = {r["account_id"]: r for r in f.iter_rows(named=True)}
 

@@ -1,7 +1,8 @@
 """Baseline propensity-to-pay (PTP) model: a standardised logistic regression on ledger features.
 
-This is the first, deliberately simple model the daily run uses until the full modelling work
-replaces it. It is trained on the UCI Taiwan credit-card portfolio (Yeh and Lien 2009, UCI
+This was the first, deliberately simple model of the daily run; the daily run now uses the
+registered calibrated LightGBM of :mod:`arrears.pipeline.modelling` (``docs/models.md``). The
+baseline stays for reference and comparison. It is trained on the UCI Taiwan credit-card portfolio (Yeh and Lien 2009, UCI
 dataset #350, CC BY 4.0) through :func:`arrears.pipeline.features.ledger_features`, so it sees
 only what any lender's ledger holds (no PAY_2..PAY_6 history, no sensitive attributes).
 

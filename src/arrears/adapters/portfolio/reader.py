@@ -72,6 +72,7 @@ REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("statements", "account_id", "accounts", "account_id"),
     ("contact_history", "borrower_id", "borrowers", "borrower_id"),
     ("contact_history", "account_id", "accounts", "account_id"),
+    ("delinquency_history", "account_id", "accounts", "account_id"),
 )
 FILE_SUFFIXES = (".csv", ".parquet")
 
@@ -136,7 +137,8 @@ def read_portfolio(folder: Path, encoding: str | None = None) -> PortfolioFrames
     folder : Path
         Folder holding one file per table, ``<table>.csv`` or ``<table>.parquet`` (see
         ``docs/portfolio-format.md``). Required tables: borrowers, accounts, installments,
-        payments; optional: statements, contact_history. Other files are ignored.
+        payments; optional: statements, contact_history, delinquency_history. Other files
+        are ignored.
     encoding : str, optional
         Text encoding of the CSV files (``"utf-8"``, ``"gb18030"``, ``"big5"``, any name Python
         knows). Without it, files must be UTF-8 (a byte-order mark is allowed and removed).

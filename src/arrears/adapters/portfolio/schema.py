@@ -244,6 +244,27 @@ CONTACT_HISTORY = Table(
     key=("contact_id",),
 )
 
+DELINQUENCY_HISTORY = Table(
+    "delinquency_history",
+    False,
+    "Monthly delinquency history (optional): the days past due the lender's system reported "
+    "at the end of each billing cycle. Feeds the arrears-trend, cure and roll-forward "
+    "features of the propensity-to-pay model.",
+    (
+        Column("account_id", Kind.ID, True, "Account; must exist in accounts."),
+        Column("cycle_date", Kind.DATE, True, "Last day of the billing cycle (cycle end)."),
+        Column(
+            "dpd",
+            Kind.INT,
+            True,
+            "Days past due at the cycle end as the lender reported it (0 = up to date).",
+            unit="days",
+            minimum=0,
+        ),
+    ),
+    key=("account_id", "cycle_date"),
+)
+
 TABLES: tuple[Table, ...] = (
     BORROWERS,
     ACCOUNTS,
@@ -251,6 +272,7 @@ TABLES: tuple[Table, ...] = (
     PAYMENTS,
     STATEMENTS,
     CONTACT_HISTORY,
+    DELINQUENCY_HISTORY,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
@@ -311,7 +333,16 @@ FRAME_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "outcome": pl.String(),
         "agent_id": pl.String(),
     },
+    "delinquency_history": {
+        "account_id": pl.String(),
+        "cycle_date": pl.Date(),
+        "dpd": pl.Int64(),
+    },
 }
+
+
+def _empty_history() -> pl.DataFrame:
+    return pl.DataFrame(schema=FRAME_SCHEMAS["delinquency_history"])
 
 
 @dataclass
@@ -319,6 +350,7 @@ class PortfolioFrames:
     """A normalised portfolio: one Polars frame per table, typed as in ``FRAME_SCHEMAS``.
 
     Optional tables are empty frames (never None), so consumers need no special cases.
+    ``delinquency_history`` may be left out when building one: it defaults to an empty frame.
     """
 
     borrowers: pl.DataFrame
@@ -327,6 +359,7 @@ class PortfolioFrames:
     payments: pl.DataFrame
     statements: pl.DataFrame
     contact_history: pl.DataFrame
+    delinquency_history: pl.DataFrame = field(default_factory=_empty_history)
 
     def table(self, name: str) -> pl.DataFrame:
         """Return the frame of table ``name``."""

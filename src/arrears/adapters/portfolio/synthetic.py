@@ -115,6 +115,15 @@ while installments fall due and keep the last one unpaid after maturity.
 With the defaults the as-of DPD buckets come out at about 76 % current, 15 % M1 (1-30 days), 5 % M2,
 and 0.4-1 % each in M3, M4, M5, M6 and beyond 180 days (see the tests for the bounds held).
 
+Delinquency history
+-------------------
+At each monthly checkpoint of the chain before the as-of date (each due date of the schedule, then
+monthly after the last one) the generator records one ``delinquency_history`` row: the cycle end
+is the checkpoint and ``dpd`` the days from the oldest installment still unpaid after that month's
+payments to the checkpoint (0 when everything due by then is paid; an installment unpaid on its
+own due date is not yet past due). Recording it draws no random numbers, so a seed gives the same
+portfolio as before the table existed.
+
 Contact history
 ---------------
 Each account past due on the as-of date gets 1-7 outbound contacts (1 + Poisson(2), capped) on the
@@ -688,6 +697,7 @@ def generate_portfolio(
         payments=payments,
         statements=statements,
         contact_history=contact_history,
+        delinquency_history=_history_frame(sim, a_ids),
     )
     return frames.conformed()
 
@@ -946,6 +956,9 @@ class _Simulation:
     pay_account: IntArray
     pay_date: DateArray
     pay_amount: IntArray
+    hist_account: IntArray  # delinquency history: one row per account and cycle end
+    hist_date: DateArray
+    hist_dpd: IntArray
 
 
 def _simulate(
@@ -967,6 +980,9 @@ def _simulate(
     out_acc: list[IntArray] = []
     out_date: list[DateArray] = []
     out_amt: list[IntArray] = []
+    h_acc: list[IntArray] = []
+    h_date: list[DateArray] = []
+    h_dpd: list[IntArray] = []
     loan_months = _months_between(asof, acc.first_due[~card])
     fy, fm, fd = _ymd(acc.first_due)
     steps = int(max(loan_months.max(initial=0) + 2, 6))
@@ -1017,6 +1033,18 @@ def _simulate(
         paid[idx] += amount
         k[idx] = target
         latent[idx] = after
+        # Cycle-end DPD: days from the oldest unpaid installment's due date to the checkpoint
+        # (0 when everything due by the checkpoint is paid). No random draws: seeds unchanged.
+        oldest_now = acc.due[off + np.minimum(target, acc.count[idx] - 1)]
+        h_acc.append(idx)
+        h_date.append(checkpoint[idx])
+        h_dpd.append(
+            np.where(
+                target < due_now,
+                np.maximum((checkpoint[idx] - oldest_now).astype(np.int64), 0),
+                0,
+            )
+        )
 
     past_due = np.bincount(acc.row_account[acc.due < asof], minlength=n).astype(np.int64)
     behind = k < past_due
@@ -1029,6 +1057,9 @@ def _simulate(
         pay_account=np.concatenate(out_acc) if out_acc else np.zeros(0, dtype=np.int64),
         pay_date=np.concatenate(out_date) if out_date else np.zeros(0, dtype="datetime64[D]"),
         pay_amount=np.concatenate(out_amt) if out_amt else np.zeros(0, dtype=np.int64),
+        hist_account=np.concatenate(h_acc) if h_acc else np.zeros(0, dtype=np.int64),
+        hist_date=np.concatenate(h_date) if h_date else np.zeros(0, dtype="datetime64[D]"),
+        hist_dpd=np.concatenate(h_dpd) if h_dpd else np.zeros(0, dtype=np.int64),
     )
 
 
@@ -1097,6 +1128,17 @@ def _schedule_frames(acc: _Accounts, a_ids: pl.Series) -> tuple[pl.DataFrame, pl
         }
     )
     return installments, statements
+
+
+def _history_frame(sim: _Simulation, a_ids: pl.Series) -> pl.DataFrame:
+    order = np.lexsort((sim.hist_date, sim.hist_account))  # by account, then cycle date
+    return pl.DataFrame(
+        {
+            "account_id": a_ids.gather(sim.hist_account[order]),
+            "cycle_date": sim.hist_date[order],
+            "dpd": sim.hist_dpd[order],
+        }
+    )
 
 
 def _payments_frame(sim: _Simulation, a_ids: pl.Series) -> pl.DataFrame:

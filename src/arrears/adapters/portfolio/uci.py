@@ -30,6 +30,10 @@ Delinquency (reported, no installment rows)
 Statements (six per account)
     ``BILL_AMTn`` for n = 1..6 -> ``statement_date`` = last day of September, August, July, June,
     May, April 2005; ``balance = BILL_AMTn``; ``minimum_due`` null.
+Delinquency history (six cycles per account)
+    ``PAY_0, PAY_2 .. PAY_6`` -> ``cycle_date`` = last day of September, August, July, June,
+    May, April 2005; ``dpd = 30 * k`` for a status ``k >= 1`` and 0 for ``k <= 0`` (the same
+    rule as ``reported_dpd``, so the September cycle equals the as-of DPD).
 Payments
     ``PAY_AMTn > 0`` -> one payment ``payment_id = f"{ID}-P{n}"``, ``paid_on`` = last day of the
     month it belongs to (``PAY_AMT1`` September 2005 ... ``PAY_AMT6`` April 2005, as UCI
@@ -283,6 +287,17 @@ def _frames(raw: pl.DataFrame) -> PortfolioFrames:
             for n in range(1, 7)
         ]
     ).sort(["ID", "paid_on"])
+    history = pl.concat(
+        [
+            raw.select(
+                pl.col("ID"),
+                account_id.alias("account_id"),
+                pl.lit(MONTH_ENDS[n]).alias("cycle_date"),
+                pl.when(pl.col(col) >= 1).then(pl.col(col) * 30).otherwise(0).alias("dpd"),
+            )
+            for n, col in enumerate(PAY_STATUS_COLUMNS)
+        ]
+    ).sort(["ID", "cycle_date"])
     empty = {n: pl.DataFrame(schema=FRAME_SCHEMAS[n]) for n in ("installments", "contact_history")}
     return PortfolioFrames(
         borrowers=borrowers,
@@ -291,6 +306,7 @@ def _frames(raw: pl.DataFrame) -> PortfolioFrames:
         payments=payments,
         statements=statements,
         contact_history=empty["contact_history"],
+        delinquency_history=history,
     ).conformed()
 
 
@@ -306,7 +322,8 @@ def load_uci(path: Path) -> PortfolioFrames:
     -------
     PortfolioFrames
         For N rows: N borrowers, N card accounts (TWD, minor units), no installments, 6N
-        statements, one payment per ``PAY_AMTn > 0`` cell, no contact history. Frames follow
+        statements, one payment per ``PAY_AMTn > 0`` cell, no contact history, 6N
+        delinquency-history rows. Frames follow
         ``FRAME_SCHEMAS``. The mapping is in the module docstring.
 
     Raises
