@@ -9,26 +9,56 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy.engine import Engine
 
+from arrears.adapters.agents_file import load_agents
 from arrears.adapters.clock import SystemClock
-from arrears.adapters.db import ledger
+from arrears.adapters.db import decisions as decision_log
+from arrears.adapters.db import gate_repo, ledger
 from arrears.adapters.db.engine import create_engine
+from arrears.adapters.db.gate_repo import SqlGateUnitOfWork
 from arrears.adapters.db.migrate import upgrade_to_head
+from arrears.adapters.packhistory import load_pack_ref, substitute
 from arrears.adapters.portfolio.reader import portfolio_sha256, read_portfolio
 from arrears.adapters.portfolio.schema import PortfolioFrames
 from arrears.adapters.portfolio.synthetic import generate_portfolio
 from arrears.adapters.portfolio.uci import UCI_AS_OF, load_uci
+from arrears.adapters.portfolio.uci_history import uci_status_history
 from arrears.adapters.portfolio.writer import write_portfolio
 from arrears.adapters.rulepacks import is_public_holiday, load_packs, packs_digest
+from arrears.adapters.strategy_file import DEFAULT_STRATEGY_FILE, load_strategy
 from arrears.config import Settings
-from arrears.domain.compliance.packs import RulePack
+from arrears.domain.agents import Agent
+from arrears.domain.audit import AuditEntry, ChainReport, verify_chain
+from arrears.domain.compliance.engine import Attempt, BorrowerState, Decision, PastContact
+from arrears.domain.compliance.packs import CHANNELS, RulePack
 from arrears.domain.ports import Clock
+from arrears.domain.strategy import Strategy
+from arrears.pipeline.arms_report import ArmsReport, arms_report
+from arrears.pipeline.assess import assess_portfolio as sim_assess
 from arrears.pipeline.daily import DailyResult, run_daily
-from arrears.pipeline.ptp_model import load_default_model
+from arrears.pipeline.modelling.monitoring import MonitorReport
+from arrears.pipeline.modelling.registered import load_registered_model
+from arrears.pipeline.modelling.train import Evaluation
+from arrears.pipeline.portfolio_report import (
+    PortfolioReport,
+    ledger_as_of,
+    portfolio_report,
+    write_portfolio_report,
+)
+from arrears.pipeline.sim_report import write_comparison
+from arrears.pipeline.simulate import Comparison, SimPortfolio, compare, portfolio_from_frames
+from arrears.services.gate import (
+    DEFAULT_LOOKBACK,
+    ContactGate,
+    GateResult,
+    is_unreachable,
+)
+from arrears.services.replay import ReplayReport, record_replay, replay_decisions
 
 UCI_SOURCE_NOTE = (
     "UCI Machine Learning Repository dataset #350, 'default of credit card clients' "
@@ -108,8 +138,17 @@ def run_daily_from_ledger(
     data_source: str = "",
     on_stage_done: Callable[[str], None] = lambda _s: None,
     clock: Clock | None = None,
+    strategy_file: Path | None = None,
+    agents_file: Path | None = None,
 ) -> DailyResult:
     """Run the daily job on the ledger at ``settings.database_url`` and record the run.
+
+    ``agents_file`` is the agent team (``agents.csv``/``.yaml``, see docs/outputs.md); without
+    it the capacity stage uses a generated team sized to the day. Raises AgentFileError for a
+    bad team file.
+
+    ``strategy_file`` is a strategy YAML (default ``strategies/default.yaml``); the day's
+    decisions are recorded in the ledger's decision log (table ``decisions``).
 
     Raises
     ------
@@ -117,10 +156,13 @@ def run_daily_from_ledger(
         If the ledger holds no imported portfolio.
     RulePackError
         If a rule pack is invalid.
+    StrategyInvalid
+        If the strategy file is invalid (or uses a channel a portfolio jurisdiction forbids).
     """
     clock = clock or SystemClock()
     packs, rules_sha = load_rule_packs(settings)
-    model = load_default_model()
+    agents = load_agents(agents_file) if agents_file is not None else None
+    model = load_registered_model()
     engine = open_ledger(settings.database_url)
     try:
         started = clock.now()
@@ -131,6 +173,7 @@ def run_daily_from_ledger(
             batch = ledger.last_import(conn)
         if batch is None:
             raise LookupError("the ledger is empty: import a portfolio first (arrears import DIR)")
+        strategy = load_strategy_for(frames, strategy_file)
         result = run_daily(
             frames,
             as_of,
@@ -142,9 +185,14 @@ def run_daily_from_ledger(
             rules_sha256=rules_sha,
             data_source=data_source or f"ledger import of {batch.source}",
             on_stage_done=on_stage_done,
+            strategy=strategy,
+            agents=agents,
         )
         s = result.summary
         with engine.begin() as conn:
+            decision_log.record_decisions(
+                conn, as_of, decision_log_rows(result.decisions, strategy.name)
+            )
             ledger.record_daily_run(
                 conn,
                 plan_date=as_of,
@@ -180,6 +228,7 @@ def run_demo(
     say: Callable[[str], None],
     on_stage_done: Callable[[str], None] = lambda _s: None,
     clock: Clock | None = None,
+    strategy_file: Path | None = None,
 ) -> DailyResult:
     """Import the UCI portfolio (or, if absent, a generated one) into a fresh SQLite ledger
     in ``out_dir`` and run the daily job on it.
@@ -219,6 +268,7 @@ def run_demo(
         data_source=note,
         on_stage_done=on_stage_done,
         clock=clock,
+        strategy_file=strategy_file,
     )
 
 
@@ -230,3 +280,624 @@ def generate_to_folder(
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"unknown format {fmt!r}: use csv or parquet")
     return write_portfolio(frames, out_dir, "csv" if fmt == "csv" else "parquet")
+
+
+# ============================================================================================
+# Contact gate, audit log, explain and replay (issue 3). Wiring for `arrears contact ...`,
+# `arrears explain`, `arrears audit verify` and `arrears replay`.
+# ============================================================================================
+
+
+@dataclass
+class GateHandle:
+    """An open gate: the service, its engine and the packs. Close it with :meth:`close`."""
+
+    engine: Engine
+    gate: ContactGate
+    packs: list[RulePack]
+    clock: Clock
+
+    def uow(self) -> SqlGateUnitOfWork:
+        """A fresh unit of work on the gate's engine."""
+        return SqlGateUnitOfWork(self.engine)
+
+    def close(self) -> None:
+        """Dispose of the engine."""
+        self.engine.dispose()
+
+    def __enter__(self) -> GateHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_gate(
+    settings: Settings, clock: Clock | None = None, packs: list[RulePack] | None = None
+) -> GateHandle:
+    """Migrate the ledger, load the packs and build the :class:`ContactGate`.
+
+    Raises
+    ------
+    RulePackError
+        If a rule pack is invalid.
+    """
+    clock = clock or SystemClock()
+    if packs is None:
+        packs, _ = load_rule_packs(settings)
+    engine = open_ledger(settings.database_url)
+    gate = ContactGate(lambda: SqlGateUnitOfWork(engine), packs, is_public_holiday, clock)
+    return GateHandle(engine, gate, packs, clock)
+
+
+def borrower_state(
+    handle: GateHandle, borrower_id: str, at: datetime, lender_jurisdictions: tuple[str, ...] = ()
+) -> tuple[BorrowerState, list[PastContact]]:
+    """The borrower's state (from the ``borrowers`` row) and history around ``at``.
+
+    ``unreachable`` is derived from the history (:func:`arrears.services.gate.is_unreachable`).
+
+    Raises
+    ------
+    LookupError
+        If the ledger has no such borrower.
+    """
+    history = handle.gate.history(borrower_id, at)
+    with handle.engine.connect() as conn:
+        state = gate_repo.load_borrower_state(
+            conn,
+            borrower_id,
+            unreachable=is_unreachable([h for h in history if h.at <= at]),
+            lender_jurisdictions=lender_jurisdictions,
+        )
+    if state is None:
+        raise LookupError(f"no borrower {borrower_id!r} in the ledger (import a portfolio first)")
+    return state, history
+
+
+def gate_attempt(handle: GateHandle, attempt: Attempt) -> GateResult:
+    """Make one gated attempt for a borrower of the ledger.
+
+    Raises
+    ------
+    LookupError
+        If the borrower is not in the ledger.
+    """
+    state, _ = borrower_state(handle, attempt.borrower_id, attempt.at)
+    return handle.gate.attempt(attempt, state)
+
+
+def explain_borrower(
+    handle: GateHandle, borrower_id: str, at: datetime, channels: tuple[str, ...] = CHANNELS
+) -> tuple[BorrowerState, list[tuple[str, Decision]]]:
+    """What the gate would answer now, channel by channel (nothing is reserved or audited)."""
+    state, history = borrower_state(handle, borrower_id, at)
+    answers = [
+        (c, handle.gate.explain(Attempt(borrower_id, None, c, at), state, history))
+        for c in channels
+    ]
+    return state, answers
+
+
+def verify_audit(settings: Settings, anchors: dict[int, str] | None = None) -> ChainReport:
+    """Recompute the audit chain of the ledger at ``settings.database_url``."""
+    engine = open_ledger(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            log = gate_repo.SqlAuditLog(conn)
+            head = log.head()
+            return verify_chain(log.entries(), head, anchors)
+    finally:
+        engine.dispose()
+
+
+def replay_period(
+    settings: Settings,
+    start: date,
+    end: date,
+    refs: list[str],
+    clock: Clock | None = None,
+    record: bool = True,
+) -> ReplayReport:
+    """Re-judge the recorded decisions of ``start`` .. ``end`` with packs ``refs`` swapped in.
+
+    Raises
+    ------
+    ValueError
+        For a malformed pack reference or an empty period.
+    RulePackError
+        For a pack version that is not kept, or an invalid pack.
+    """
+    current, _ = load_rule_packs(settings)
+    replacements = [load_pack_ref(settings.rules_dir, r) for r in refs]
+    packs = substitute(current, replacements)
+    with open_gate(settings, clock, packs) as handle:
+        lookback = DEFAULT_LOOKBACK
+        with handle.engine.connect() as conn:
+
+            def as_of(entry: AuditEntry, attempt: Attempt) -> list[PastContact]:
+                return gate_repo.history_as_of(
+                    conn,
+                    attempt.borrower_id,
+                    attempt.at - lookback,
+                    attempt.at + lookback,
+                    before_seq=entry.seq,
+                    as_of=entry.at,
+                )
+
+            entries = list(gate_repo.SqlAuditLog(conn).entries())
+            report = replay_decisions(entries, start, end, packs, is_public_holiday, as_of)
+        if record:
+            report = record_replay(report, handle.uow, handle.clock)
+    return report
+
+
+# ============================================================================================
+# Strategy files, decision log and the champion/challenger report (issue 5, part A).
+# Wiring for `arrears daily/demo --strategy FILE` and `arrears report arms`.
+# ============================================================================================
+
+
+def load_strategy_for(frames: PortfolioFrames, strategy_file: Path | None = None) -> Strategy:
+    """Load and validate a strategy file for a portfolio (default ``strategies/default.yaml``).
+
+    The channels of every treatment path are checked against the jurisdictions of the
+    portfolio's borrowers (:data:`DEFAULT_FORBIDDEN_CHANNELS`).
+
+    Raises
+    ------
+    StrategyInvalid
+        With every problem found (file, line, segment, field, reason).
+    """
+    path = strategy_file or DEFAULT_STRATEGY_FILE
+    jurisdictions = frames.borrowers["jurisdiction"].unique().to_list()
+    return load_strategy(path, jurisdictions=[j for j in jurisdictions if j])
+
+
+def decision_log_rows(decisions_out: pl.DataFrame, strategy_name: str) -> pl.DataFrame:
+    """Rows for the decision log from ``decisions.csv`` columns (``amount_due`` text ->
+    ``arrears_minor``: the text has exactly the currency's decimals, so removing the point
+    gives minor units)."""
+    return decisions_out.select(
+        "plan_date",
+        "account_id",
+        "borrower_id",
+        pl.lit(strategy_name).alias("strategy"),
+        "strategy_arm",
+        "segment",
+        "treatment",
+        "bucket",
+        "dpd",
+        pl.col("amount_due")
+        .str.replace(".", "", literal=True)
+        .cast(pl.Int64)
+        .alias("arrears_minor"),
+        "currency",
+        pl.col("score").cast(pl.Float64),
+    )
+
+
+def arms_report_from_ledger(settings: Settings, date_from: date, date_to: date) -> ArmsReport:
+    """Compare strategy arms over ``[date_from, date_to]`` from the ledger's decision log.
+
+    Raises
+    ------
+    ValueError
+        If ``date_from > date_to``.
+    LookupError
+        If the decision log has no decision in the window.
+    """
+    engine = open_ledger(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            frames = ledger.load_frames(conn, tables=("payments", "contact_history"))
+        with engine.connect() as conn:
+            log = decision_log.load_decisions(conn, date_from, date_to)
+    finally:
+        engine.dispose()
+    if log.height == 0:
+        raise LookupError(
+            f"no decisions recorded between {date_from} and {date_to}: run `arrears daily` first"
+        )
+    return arms_report(log, frames.payments, frames.contact_history, date_from, date_to)
+
+
+# --------------------------------------------------------------------------------------------
+# Propensity-to-pay models (issue 4): train, evaluate, explain, monitor
+# --------------------------------------------------------------------------------------------
+
+
+def model_store_dir(store: Path | None = None) -> Path:
+    """The model store to use: ``store`` or the one shipped in ``arrears/models``."""
+    from arrears.pipeline.modelling.registered import default_store
+
+    return store or default_store()
+
+
+def evaluate_models(settings: Settings, *, seed: int = 2005, fast: bool = False) -> Evaluation:
+    """Fit and measure the three models on the UCI file (held-out and out-of-time).
+
+    ``fast`` uses a small LightGBM and 2 calibration folds (a smoke run, not the shipped model).
+
+    Raises
+    ------
+    FileNotFoundError, UCIFormatError
+        If the UCI file is absent or malformed.
+    """
+    from arrears.pipeline.modelling.data import load_uci_modelling_data
+    from arrears.pipeline.modelling.models import FAST_GBM, GbmParams
+    from arrears.pipeline.modelling.train import evaluate_uci
+
+    data = load_uci_modelling_data(settings.uci_path)
+    if fast:
+        return evaluate_uci(data, seed=seed, gbm=FAST_GBM, folds=2)
+    return evaluate_uci(data, seed=seed, gbm=GbmParams())
+
+
+def train_and_register(
+    settings: Settings,
+    *,
+    store: Path | None = None,
+    version: str | None = None,
+    seed: int = 2005,
+    overwrite: bool = False,
+    clock: Clock | None = None,
+) -> tuple[Evaluation, Path]:
+    """Evaluate the models on the UCI file and register the held-out LightGBM in ``store``.
+
+    Raises
+    ------
+    arrears.adapters.model_store.ModelStoreError
+        If the version exists and ``overwrite`` is false.
+    """
+    from arrears.pipeline.modelling.train import REGISTERED_VERSION, register
+
+    evaluation = evaluate_models(settings, seed=seed)
+    today = (clock or SystemClock()).now().date()
+    folder = register(
+        evaluation,
+        model_store_dir(store),
+        version=version or REGISTERED_VERSION,
+        trained_on=today,
+        source=settings.uci_path.name,
+        overwrite=overwrite,
+    )
+    return evaluation, folder
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A scored portfolio snapshot: features + ``score`` of the accounts with full features."""
+
+    label: str
+    as_of: date
+    scored: pl.DataFrame
+    outcome: pl.Series | None
+    dropped: int
+
+
+def _snapshot_frames(path: Path, as_of: date | None) -> tuple[PortfolioFrames, date, pl.DataFrame]:
+    """Frames, as-of date and assessment of a UCI file (rewound to ``as_of``) or a folder."""
+    from arrears.pipeline.assess import assess_portfolio
+    from arrears.pipeline.modelling.data import reported_assessment, rewind_reported
+
+    if path.is_file():
+        frames = load_uci(path)
+        day = as_of or UCI_AS_OF
+        if day != UCI_AS_OF:
+            frames = rewind_reported(frames, day)
+        return frames, day, reported_assessment(frames)
+    if as_of is None:
+        raise ValueError(
+            f"{path}: a portfolio folder needs its as-of date (--old-as-of/--new-as-of)"
+        )
+    frames = read_portfolio(path)
+    assessed = assess_portfolio(frames.accounts, frames.installments, frames.payments, as_of)
+    return frames, as_of, assessed
+
+
+def _uci_outcome(path: Path, as_of: date, ids: pl.Series) -> pl.Series | None:
+    """1 = paid at the next cycle, for a UCI snapshot (October label after September)."""
+    from arrears.adapters.portfolio.uci import uci_labels
+
+    if not path.is_file():
+        return None
+    labels = uci_labels(path)
+    if as_of == UCI_AS_OF:
+        y = labels.select("account_id", (1 - pl.col("default_next_month")).alias("y"))
+    else:
+        hist = load_uci(path).delinquency_history
+        later = hist.filter(pl.col("cycle_date") > as_of)
+        if later.height == 0:
+            return None
+        nxt = later.get_column("cycle_date").min()
+        y = later.filter(pl.col("cycle_date") == nxt).select(
+            "account_id", (pl.col("dpd") == 0).cast(pl.Int64).alias("y")
+        )
+    out = pl.DataFrame({"account_id": ids}).join(y, on="account_id", how="left")
+    return out.get_column("y")
+
+
+def score_snapshot(
+    path: Path, as_of: date | None = None, store: Path | None = None, version: str | None = None
+) -> Snapshot:
+    """Features and registered-model scores of every account of a snapshot.
+
+    Accounts lacking a feature the model needs are left out (counted in ``dropped``).
+    """
+    from arrears.pipeline.features import ledger_features
+    from arrears.pipeline.modelling.registered import load_registered_model
+
+    model = load_registered_model(store, version)
+    frames, day, assessed = _snapshot_frames(path, as_of)
+    feats = ledger_features(frames, day, assessed)
+    complete = feats.drop_nulls(list(model.feature_names))
+    scored = complete.with_columns(model.score(complete).alias("score"))
+    outcome = _uci_outcome(path, day, scored.get_column("account_id"))
+    return Snapshot(str(path), day, scored, outcome, feats.height - complete.height)
+
+
+def monitor_snapshots(
+    old: Path,
+    new: Path,
+    *,
+    old_as_of: date | None = None,
+    new_as_of: date | None = None,
+    plot: Path | None = None,
+    store: Path | None = None,
+) -> tuple[MonitorReport, Snapshot, Snapshot]:
+    """PSI of the score and each feature, and calibration drift, between two snapshots.
+
+    Raises
+    ------
+    ValueError
+        If a folder snapshot comes without its as-of date.
+    PortfolioInvalid, UCIFormatError, FileNotFoundError
+        For unreadable inputs.
+    """
+    from arrears.pipeline.modelling.monitoring import monitor, plot_monitor
+    from arrears.pipeline.modelling.registered import load_registered_model
+
+    features = load_registered_model(store).feature_names
+    a = score_snapshot(old, old_as_of, store)
+    b = score_snapshot(new, new_as_of, store)
+    report = monitor(
+        a.scored,
+        b.scored,
+        features,
+        y_old=None if a.outcome is None else a.outcome.to_numpy(),
+        y_new=None if b.outcome is None else b.outcome.to_numpy(),
+    )
+    if plot is not None:
+        plot_monitor(report, a.scored["score"].to_numpy(), b.scored["score"].to_numpy(), plot)
+    return report, a, b
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One account's score and its reasons.
+
+    Attributes
+    ----------
+    score : float
+        Calibrated P(pay).
+    reasons : tuple of 3 str
+        The reason codes (most negative contribution first).
+    contributions : tuple of (feature, value, contribution)
+        Every feature, contribution in log-odds of paying, most negative first.
+    """
+
+    account_id: str
+    as_of: date
+    model_version: str
+    score: float
+    reasons: tuple[str, str, str]
+    contributions: tuple[tuple[str, float, float], ...]
+
+
+def explain_account(
+    settings: Settings,
+    account_id: str,
+    *,
+    portfolio: Path | None = None,
+    as_of: date | None = None,
+    store: Path | None = None,
+) -> Explanation:
+    """Score one account with the registered model and explain it.
+
+    The account comes from ``portfolio`` (a folder, with ``as_of``) or the UCI file.
+
+    Returns
+    -------
+    Explanation
+
+    Raises
+    ------
+    LookupError
+        If the account is not in the snapshot.
+    ModelRefused
+        If the account lacks a feature the model needs.
+    """
+    from arrears.pipeline.features import ledger_features
+    from arrears.pipeline.modelling.registered import load_registered_model
+
+    model = load_registered_model(store)
+    frames, day, assessed = _snapshot_frames(portfolio or settings.uci_path, as_of)
+    feats = ledger_features(frames, day, assessed).filter(pl.col("account_id") == account_id)
+    if feats.height == 0:
+        raise LookupError(f"account {account_id!r} is not in the snapshot as of {day}")
+    score = float(model.score(feats)[0])
+    reasons = model.reasons(feats).row(0, named=True)
+    contrib = model.contributions(feats).row(0, named=True)
+    values = feats.row(0, named=True)
+    ranked = sorted(contrib.items(), key=lambda kv: kv[1])
+    return Explanation(
+        account_id=account_id,
+        as_of=day,
+        model_version=model.version,
+        score=score,
+        reasons=(reasons["reason_1"], reasons["reason_2"], reasons["reason_3"]),
+        contributions=tuple((k, float(values[k]), float(v)) for k, v in ranked),
+    )
+
+
+# ============================================================================================
+# Capacity, simulator and portfolio reports (issue 5, part B).
+# Wiring for `arrears daily --agents FILE`, `arrears simulate` and `arrears report portfolio`.
+# ============================================================================================
+
+SIM_GENERATED_AS_OF = date(2026, 11, 30)
+
+
+def load_agents_file(path: Path) -> list[Agent]:
+    """Load the agent team (``--agents FILE``). Raises AgentFileError for a bad file."""
+    return load_agents(path)
+
+
+def resolve_strategy(text: str) -> Strategy:
+    """``default`` (the shipped default strategy) or a strategy YAML path.
+
+    Raises
+    ------
+    StrategyInvalid
+        For a bad or missing file.
+    """
+    if text in ("default", ""):
+        return load_strategy(DEFAULT_STRATEGY_FILE)
+    return load_strategy(Path(text))
+
+
+def simulation_portfolio(settings: Settings, spec: str, *, seed: int = 7) -> SimPortfolio:
+    """The portfolio to simulate: ``uci`` (the real file) or ``generated:N``.
+
+    Scores are those of the registered propensity-to-pay model on the day-0 ledger features.
+
+    Raises
+    ------
+    ValueError
+        For a spec that is neither ``uci`` nor ``generated:N`` with N >= 1.
+    FileNotFoundError
+        For ``uci`` when the file is missing.
+    """
+    from arrears.pipeline.features import ledger_features
+    from arrears.pipeline.modelling.registered import ModelRefused
+
+    if spec == "uci":
+        if not settings.uci_path.is_file():
+            raise FileNotFoundError(
+                f"{settings.uci_path}: UCI file not found (set ARREARS_DATA_DIR)"
+            )
+        frames, as_of, name = load_uci(settings.uci_path), UCI_AS_OF, "UCI (30,000 real accounts)"
+    elif spec.startswith("generated:") and spec.split(":", 1)[1].isdigit():
+        n = int(spec.split(":", 1)[1])
+        if n < 1:
+            raise ValueError("--portfolio generated:N needs N >= 1")
+        frames = generate_portfolio(n, SIM_GENERATED_AS_OF, seed=seed)
+        as_of, name = SIM_GENERATED_AS_OF, f"generated ({n:,} accounts, seed {seed})"
+    else:
+        raise ValueError(f"--portfolio must be uci or generated:N, got {spec!r}")
+    assessed = sim_assess(frames.accounts, frames.installments, frames.payments, as_of)
+    feats = ledger_features(frames, as_of, assessed)
+    try:
+        model = load_registered_model()
+        scores = feats.select("account_id").with_columns(model.score(feats).alias("score"))
+        version = model.version
+    except ModelRefused:
+        # the registered model needs fields this portfolio lacks: the first (logistic) model
+        from arrears.pipeline.ptp_model import load_default_model
+
+        first = load_default_model()
+        scores = feats.select("account_id").with_columns(first.score(feats).alias("score"))
+        version = first.version
+    return portfolio_from_frames(frames, as_of, scores, name=f"{name}, scores {version}")
+
+
+def run_simulation(
+    settings: Settings,
+    strategy_a: str,
+    strategy_b: str,
+    *,
+    days: int,
+    portfolio: str,
+    replications: int,
+    seed: int,
+    out_dir: Path | None,
+    on_run: Callable[[str, int], None] = lambda _n, _i: None,
+) -> tuple[Comparison, list[Path]]:
+    """Compare two strategies on a portfolio; write charts and HTML to ``out_dir`` if given.
+
+    Raises
+    ------
+    StrategyInvalid, RulePackError, ValueError, FileNotFoundError
+        For bad input (strategy file, rule packs, portfolio spec, days or replications).
+    """
+    a = resolve_strategy(strategy_a)
+    b = resolve_strategy(strategy_b)
+    packs, _ = load_rule_packs(settings)
+    port = simulation_portfolio(settings, portfolio)
+    comp = compare(
+        port,
+        a,
+        b,
+        days=days,
+        replications=replications,
+        packs=packs,
+        is_holiday=is_public_holiday,
+        seed=seed,
+        on_run=on_run,
+    )
+    paths = write_comparison(comp, out_dir) if out_dir is not None else []
+    return comp, paths
+
+
+def run_portfolio_report(
+    settings: Settings, source: str, out_dir: Path, *, months: int = 6
+) -> PortfolioReport:
+    """Roll rates, cure rate, vintage curves and recovery rate as tables, PNG and HTML.
+
+    ``source``: ``ledger`` (the ledger at ``settings.database_url``), ``uci`` (the real file's
+    monthly repayment status) or ``generated:N``.
+
+    Raises
+    ------
+    LookupError
+        If the ledger is empty.
+    ValueError, FileNotFoundError
+        For a bad source.
+    """
+    if source == "ledger":
+        engine = open_ledger(settings.database_url)
+        try:
+            with engine.connect() as conn:
+                frames = ledger.load_frames(conn)
+            with engine.connect() as conn:
+                batch = ledger.last_import(conn)
+        finally:
+            engine.dispose()
+        if batch is None:
+            raise LookupError("the ledger is empty: import a portfolio first (arrears import DIR)")
+        as_of = ledger_as_of(frames)
+        report = portfolio_report(frames, as_of, months=months, name=f"ledger ({batch.source})")
+    elif source == "uci":
+        if not settings.uci_path.is_file():
+            raise FileNotFoundError(
+                f"{settings.uci_path}: UCI file not found (set ARREARS_DATA_DIR)"
+            )
+        frames = load_uci(settings.uci_path)
+        report = portfolio_report(
+            frames,
+            UCI_AS_OF,
+            months=months,
+            name="UCI (30,000 real accounts)",
+            status_history=uci_status_history(settings.uci_path),
+        )
+    elif source.startswith("generated:") and source.split(":", 1)[1].isdigit():
+        n = int(source.split(":", 1)[1])
+        frames = generate_portfolio(max(n, 1), SIM_GENERATED_AS_OF, seed=7)
+        report = portfolio_report(
+            frames, SIM_GENERATED_AS_OF, months=months, name=f"generated ({n:,} accounts, seed 7)"
+        )
+    else:
+        raise ValueError(f"--source must be ledger, uci or generated:N, got {source!r}")
+    write_portfolio_report(report, out_dir)
+    return report

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -83,6 +84,21 @@ def test_demo_writes_one_decision_per_account_in_arrears(uci_run):
         "treatment",
         "reason",
     ]
+    header = list(decisions[0])
+    # issue 4: reason codes and affordability appended at the end, nothing reordered
+    assert header[-5:] == [
+        "reason_1",
+        "reason_2",
+        "reason_3",
+        "affordability_low",
+        "affordability_high",
+    ]
+    for d in decisions:
+        assert d["model_version"] == "ptp-gbm-v2"
+        assert d["reason_1"] and d["reason_2"] and d["reason_3"]
+        assert d["reason_1"] != "No other factor lowered the score."
+        low, high = Decimal(d["affordability_low"]), Decimal(d["affordability_high"])
+        assert 0 <= low <= high and d["affordability_low"].count(".") == 1
     for d in decisions:
         assert int(d["dpd"]) >= 30 and d["bucket"] != "current"
         assert d["currency"] == "TWD" and d["plan_date"] == "2005-09-30"
@@ -110,7 +126,7 @@ def test_demo_contacts_fall_inside_allowed_local_hours(uci_run):
     for c in contacts:
         assert c["account_id"] in decisions
         assert c["treatment"] == decisions[c["account_id"]]["treatment"]
-        assert c["rule_pack"] == "TW@2026.1"
+        assert c["rule_pack"] == "ALL@2026.2;HOUSE@2026.2;TW@2026.2"
         start = datetime.fromisoformat(c["window_start"])
         end = datetime.fromisoformat(c["window_end"])
         assert start.utcoffset() is not None and start < end

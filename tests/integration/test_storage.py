@@ -94,6 +94,8 @@ def test_every_constraint_is_named_by_the_convention(ledger_engine: Engine) -> N
             "fk_payments_account_id_accounts",
             "fk_statements_account_id_accounts",
             "fk_contact_history_borrower_id_borrowers",
+            "fk_contact_ledger_borrower_id_borrowers",
+            "fk_delinquency_history_account_id_accounts",
         }
         indexes = {ix["name"] for t in LEDGER_TABLES for ix in insp.get_indexes(t)}
         assert {

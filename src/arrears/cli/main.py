@@ -14,11 +14,18 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from arrears import __version__, bootstrap
+from arrears.adapters.agents_file import AgentFileError
+from arrears.adapters.model_store import ModelStoreError
 from arrears.adapters.portfolio.errors import PortfolioInvalid
 from arrears.adapters.portfolio.uci import UCIFormatError
+from arrears.adapters.strategy_file import StrategyInvalid
+from arrears.cli import compliance, report_arms, simulate
+from arrears.cli import model as model_cli
+from arrears.cli import report as portfolio_report  # adds `arrears report portfolio`
 from arrears.config import load_settings
 from arrears.domain.compliance.packs import RulePackError
 from arrears.pipeline.daily import STAGES, DailyResult
+from arrears.pipeline.modelling.registered import ModelRefused
 
 app = typer.Typer(
     help="arrears: lawful, data-driven arrears management for consumer and online lenders.",
@@ -27,6 +34,11 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Inspect the rule packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+compliance.register(app)  # explain, replay, audit verify, contact attempt|outcome
+app.add_typer(report_arms.app, name="report")
+app.add_typer(model_cli.app, name="model")
+app.add_typer(simulate.app, name="simulate")
+assert portfolio_report.app is report_arms.app
 
 out = Console()
 err = Console(stderr=True)
@@ -81,8 +93,31 @@ def _print_result(result: DailyResult) -> None:
     t.add_row("model", s["model"]["version"])
     t.add_row("rule packs", ", ".join(s["rule_packs"]))
     out.print(t)
-    for name in ("decisions.csv", "contacts.csv", "blocked.csv", "summary.json", "report.html"):
+    for name in (
+        "decisions.csv",
+        "contacts.csv",
+        "blocked.csv",
+        "offers.csv",
+        "summary.json",
+        "report.html",
+    ):
         out.print(f"  wrote {result.out_dir / name}")
+
+
+STRATEGY_OPTION = typer.Option(
+    "--strategy",
+    help="Strategy file (YAML, see docs/strategy.md); default strategies/default.yaml",
+)
+
+
+def _strategy_refused(exc: StrategyInvalid) -> None:
+    t = Table(title=f"strategy refused: {len(exc.problems)} problem(s)")
+    for col in ("file", "line", "where", "field", "reason"):
+        t.add_column(col)
+    for p in exc.problems:
+        t.add_row(escape(p.file), str(p.line), escape(p.where), escape(p.field), escape(p.reason))
+    err.print(t)
+    raise typer.Exit(EXIT_INPUT)
 
 
 @app.command("version")
@@ -127,18 +162,36 @@ def import_cmd(
 def daily(
     as_of: Annotated[str, typer.Option("--as-of", help="Assessment and plan date, YYYY-MM-DD")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the day's outputs")],
+    strategy: Annotated[Path | None, STRATEGY_OPTION] = None,
+    agents: Annotated[
+        Path | None,
+        typer.Option("--agents", help="Agent team, agents.csv or .yaml (docs/outputs.md)"),
+    ] = None,
 ) -> None:
     """Run the daily job on the ledger: assess, score, treat, plan and check contacts."""
     settings = load_settings()
     day = _parse_date(as_of, "--as-of")
     try:
         result = _with_progress(
-            lambda done: bootstrap.run_daily_from_ledger(settings, day, out_dir, on_stage_done=done)
+            lambda done: bootstrap.run_daily_from_ledger(
+                settings,
+                day,
+                out_dir,
+                on_stage_done=done,
+                strategy_file=strategy,
+                agents_file=agents,
+            )
         )
+    except AgentFileError as exc:
+        _fail(f"agents file refused: {exc}")
+    except StrategyInvalid as exc:
+        _strategy_refused(exc)
     except LookupError as exc:
         _fail(str(exc))
     except RulePackError as exc:
         _fail(f"rule pack refused: {exc}")
+    except (ModelRefused, ModelStoreError) as exc:
+        _fail(f"model refused: {exc}")
     _print_result(result)
 
 
@@ -147,15 +200,22 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the outputs")] = Path(
         "out/demo"
     ),
+    strategy: Annotated[Path | None, STRATEGY_OPTION] = None,
 ) -> None:
     """Import the bundled real UCI portfolio into a fresh SQLite ledger and run the daily job."""
     settings = load_settings()
     try:
         result = _with_progress(
             lambda done: bootstrap.run_demo(
-                settings, out_dir, say=lambda m: err.print(m, highlight=False), on_stage_done=done
+                settings,
+                out_dir,
+                say=lambda m: err.print(m, highlight=False),
+                on_stage_done=done,
+                strategy_file=strategy,
             )
         )
+    except StrategyInvalid as exc:
+        _strategy_refused(exc)
     except UCIFormatError as exc:
         _fail(str(exc))
     except RulePackError as exc:

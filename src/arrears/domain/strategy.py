@@ -1,17 +1,32 @@
-"""The first collection strategy: ordered segments, first match wins, with champion/challenger arms.
+"""Collection strategy: ordered segments, first match wins, with champion/challenger arms.
 
-A strategy is data: each arm holds segments; a segment matches on borrower flags, bucket and a
-score band (propensity to pay, 0..1) and leads to one treatment with a reason. Accounts are
-assigned to arms by a stable hash of the account id, so an account stays in its arm from day
-to day and from run to run.
+A strategy is data: each arm holds segments; a segment matches on borrower flags, bucket, a
+score band (propensity to pay, 0..1) and a balance band (the arrears amount, whole major units
+of the account's currency) and leads to one treatment path: the treatment, the channels it
+uses, the cadence in days between contacts, the message templates and the offer types it may
+make. Accounts are assigned to arms by a stable hash of the account id, so an account stays in
+its arm from day to day and from run to run.
+
+Strategies are written by collections managers as YAML (``strategies/*.yaml``, loaded by
+:mod:`arrears.adapters.strategy_file`); :data:`DEFAULT_STRATEGY` is the same strategy as
+``strategies/default.yaml`` in Python (a test holds the two together).
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
+
+from arrears.domain.plans import (
+    DEFAULT_LIMITS,
+    DEFAULT_OFFER_POLICY,
+    LegalLimits,
+    OfferPolicy,
+    OfferType,
+)
 
 
 class Treatment(StrEnum):
@@ -35,6 +50,19 @@ TREATMENT_CHANNELS: dict[Treatment, tuple[str, ...]] = {
     Treatment.NO_ACTION: (),
 }
 
+# Flags a segment may test: the borrower status flags of the portfolio format, plus
+# ``plan_active`` (a repayment plan is being kept: see arrears.domain.plans) and ``hardship``
+# (hardship declared; false unless the input carries the column).
+BORROWER_FLAGS: tuple[str, ...] = (
+    "cease_communication",
+    "dispute_open",
+    "deceased",
+    "bankrupt",
+    "represented",
+    "vulnerable",
+)
+STRATEGY_FLAGS: tuple[str, ...] = (*BORROWER_FLAGS, "plan_active", "hardship")
+
 # Local planning windows per channel (house defaults; the rule packs may narrow them).
 CHANNEL_WINDOWS: dict[str, tuple[str, str]] = {
     "call": ("09:00", "20:00"),
@@ -49,7 +77,7 @@ CHANNEL_WINDOWS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One segment of a strategy arm.
+    """One segment of a strategy arm and the treatment path it leads to.
 
     Attributes
     ----------
@@ -59,11 +87,25 @@ class Segment:
     reason : str
         Why this treatment, in words an agent understands.
     flags : tuple of str
-        Matches when the borrower has any of these flags (empty: no flag condition).
+        Matches when the borrower has any of these flags (empty: no flag condition); names
+        from :data:`STRATEGY_FLAGS`.
     buckets : tuple of str
         Matches when the account is in one of these buckets (empty: any bucket).
     score_min, score_max : float
         Matches when ``score_min <= score < score_max`` (propensity to pay).
+    balance_min, balance_max : int or None
+        Matches when ``balance_min <= arrears amount < balance_max``, in whole major units of
+        the account's currency (None: no bound on that side). An account whose arrears
+        amount is unknown never matches a segment with a balance band.
+    channels : tuple of str or None
+        Channels of the treatment path, in order of use; None means the treatment's default
+        (:data:`TREATMENT_CHANNELS`).
+    cadence_days : int
+        At least this many days between contact days on the account (1: daily).
+    templates : tuple of str
+        Message template ids the path uses.
+    offer_types : tuple of OfferType
+        Offers the path may make (see :mod:`arrears.domain.plans`).
     """
 
     name: str
@@ -73,14 +115,74 @@ class Segment:
     buckets: tuple[str, ...] = ()
     score_min: float = 0.0
     score_max: float = 1.000001
+    balance_min: int | None = None
+    balance_max: int | None = None
+    channels: tuple[str, ...] | None = None
+    cadence_days: int = 1
+    templates: tuple[str, ...] = ()
+    offer_types: tuple[OfferType, ...] = ()
 
-    def matches(self, flags: frozenset[str], bucket: str, score: float) -> bool:
-        """True when an account with these facts falls in the segment."""
+    def __post_init__(self) -> None:
+        if self.channels is None:
+            object.__setattr__(self, "channels", TREATMENT_CHANNELS[Treatment(self.treatment)])
+        if self.cadence_days < 1:
+            raise ValueError(f"segment {self.name}: cadence_days must be >= 1")
+
+    @property
+    def path_channels(self) -> tuple[str, ...]:
+        """Channels the path plans: ``channels`` or the treatment's default."""
+        return TREATMENT_CHANNELS[self.treatment] if self.channels is None else self.channels
+
+    @property
+    def is_catch_all(self) -> bool:
+        """True when the segment matches every account."""
+        return (
+            not self.flags
+            and not self.buckets
+            and self.score_min <= 0
+            and self.score_max >= 1
+            and self.balance_min is None
+            and self.balance_max is None
+        )
+
+    def matches(
+        self, flags: frozenset[str], bucket: str, score: float, balance: Decimal | None = None
+    ) -> bool:
+        """True when an account with these facts falls in the segment.
+
+        ``balance`` is the arrears amount in major units (exact Decimal), None if unknown.
+        """
         if self.flags and not (flags & set(self.flags)):
             return False
         if self.buckets and bucket not in self.buckets:
             return False
+        if self.balance_min is not None or self.balance_max is not None:
+            if balance is None:
+                return False
+            if self.balance_min is not None and balance < self.balance_min:
+                return False
+            if self.balance_max is not None and balance >= self.balance_max:
+                return False
         return self.score_min <= score < self.score_max
+
+    def covers(self, other: Segment) -> bool:
+        """True when every account ``other`` matches is also matched by this segment.
+
+        A later segment covered by an earlier one of the same arm is unreachable.
+        """
+        if self.flags and not (other.flags and set(other.flags) <= set(self.flags)):
+            return False
+        if self.buckets and not (other.buckets and set(other.buckets) <= set(self.buckets)):
+            return False
+        if not (self.score_min <= other.score_min and other.score_max <= self.score_max):
+            return False
+        if self.balance_min is not None and (
+            other.balance_min is None or other.balance_min < self.balance_min
+        ):
+            return False
+        return self.balance_max is None or (
+            other.balance_max is not None and other.balance_max <= self.balance_max
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +196,7 @@ class Arm:
 
 @dataclass(frozen=True, slots=True)
 class Strategy:
-    """Arms whose shares add up to 100.
+    """Arms whose shares add up to 100, the offer policy and the legal limits.
 
     Raises
     ------
@@ -104,6 +206,9 @@ class Strategy:
 
     name: str
     arms: tuple[Arm, ...]
+    offers: OfferPolicy = DEFAULT_OFFER_POLICY
+    limits: LegalLimits = DEFAULT_LIMITS
+    description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if sum(a.share_pct for a in self.arms) != 100:
@@ -111,8 +216,7 @@ class Strategy:
         for a in self.arms:
             if not a.segments:
                 raise ValueError(f"strategy {self.name}: arm {a.name} has no segments")
-            last = a.segments[-1]
-            if last.flags or last.buckets or last.score_min > 0 or last.score_max < 1:
+            if not a.segments[-1].is_catch_all:
                 raise ValueError(
                     f"strategy {self.name}: arm {a.name} needs a catch-all last segment"
                 )
@@ -135,18 +239,32 @@ def arm_for(account_id: str, strategy: Strategy) -> Arm:
 
 
 def choose(
-    account_id: str, flags: frozenset[str], bucket: str, score: float, strategy: Strategy
+    account_id: str,
+    flags: frozenset[str],
+    bucket: str,
+    score: float,
+    strategy: Strategy,
+    *,
+    balance: Decimal | None = None,
 ) -> tuple[str, Segment]:
     """Reference (per-account) decision: ``(arm name, matching segment)``.
 
-    The batch planner applies the same segments vectorised; a test holds the two together.
+    ``balance`` is the arrears amount in major units (None: unknown). The batch planner
+    applies the same segments vectorised; a test holds the two together.
     """
     arm = arm_for(account_id, strategy)
     for seg in arm.segments:
-        if seg.matches(flags, bucket, score):
+        if seg.matches(flags, bucket, score, balance):
             return arm.name, seg
     raise AssertionError("unreachable: the last segment is a catch-all")
 
+
+_FORBEARANCE = (
+    OfferType.PAYMENT_HOLIDAY,
+    OfferType.WAIVER,
+    OfferType.TERM_EXTENSION,
+    OfferType.INSTALLMENT_PLAN,
+)
 
 _HOLDS: tuple[Segment, ...] = (
     Segment(
@@ -184,6 +302,14 @@ _HOLDS: tuple[Segment, ...] = (
         Treatment.HARDSHIP_REVIEW,
         "vulnerable borrower: specialist hardship review, no pressure contact",
         flags=("vulnerable",),
+        templates=("hardship_review_letter",),
+        offer_types=_FORBEARANCE,
+    ),
+    Segment(
+        "plan_kept",
+        Treatment.NO_ACTION,
+        "repayment plan being kept: no escalation while the plan is kept",
+        flags=("plan_active",),
     ),
 )
 
@@ -196,12 +322,14 @@ def _tail(self_cure_min: float, m2_high_score: Treatment) -> tuple[Segment, ...]
             "early arrears and a high propensity to pay: a gentle reminder is enough",
             buckets=("M1",),
             score_min=self_cure_min,
+            templates=("m1_gentle_reminder",),
         ),
         Segment(
             "early",
             Treatment.SMS_REMINDER,
             "early arrears: remind by SMS",
             buckets=("M1",),
+            templates=("m1_sms_reminder",),
         ),
         Segment(
             "m2_likely_pay",
@@ -209,18 +337,24 @@ def _tail(self_cure_min: float, m2_high_score: Treatment) -> tuple[Segment, ...]
             "second month behind with a good propensity to pay",
             buckets=("M2",),
             score_min=0.45,
+            templates=(
+                ("m2_call_script",) if m2_high_score is Treatment.CALL else ("m2_sms_reminder",)
+            ),
         ),
         Segment(
             "m2",
             Treatment.CALL,
             "second month behind: a call to understand why and agree a payment",
             buckets=("M2",),
+            templates=("m2_call_script",),
         ),
         Segment(
             "mid",
             Treatment.PLAN_OFFER,
             "three to four months behind: offer an affordable repayment plan",
             buckets=("M3", "M4"),
+            templates=("plan_offer_call_script", "plan_offer_email"),
+            offer_types=(OfferType.INSTALLMENT_PLAN,),
         ),
         Segment(
             "late_low_ptp",
@@ -228,17 +362,23 @@ def _tail(self_cure_min: float, m2_high_score: Treatment) -> tuple[Segment, ...]
             "five or more months behind and unlikely to pay: hardship review before anything else",
             buckets=("M5", "M6", "M6+"),
             score_max=0.25,
+            templates=("hardship_review_letter",),
+            offer_types=_FORBEARANCE,
         ),
         Segment(
             "late",
             Treatment.PLAN_OFFER,
             "five or more months behind: offer a repayment plan",
             buckets=("M5", "M6"),
+            templates=("plan_offer_call_script", "plan_offer_email"),
+            offer_types=(OfferType.INSTALLMENT_PLAN, OfferType.SETTLEMENT),
         ),
         Segment(
             "over_180",
             Treatment.HARDSHIP_REVIEW,
             "over 180 days: hardship review before any charge-off decision",
+            templates=("hardship_review_letter",),
+            offer_types=_FORBEARANCE,
         ),
     )
 
@@ -252,6 +392,7 @@ DEFAULT_STRATEGY = Strategy(
         Arm("challenger", 10, (*_HOLDS, *_tail(0.6, Treatment.SMS_REMINDER))),
     ),
 )
+"""The built-in strategy; ``strategies/default.yaml`` is the same strategy as a file."""
 
 
 def channels_for(treatment: Treatment | str) -> tuple[str, ...]:

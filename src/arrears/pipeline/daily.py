@@ -17,13 +17,17 @@ import polars as pl
 
 from arrears.adapters.portfolio.schema import PortfolioFrames
 from arrears.adapters.portfolio.writer import amount_text
+from arrears.domain.agents import Agent
 from arrears.domain.compliance.check import HolidayLookup
 from arrears.domain.compliance.packs import RulePack
 from arrears.domain.delinquency import DEFAULT_BUCKETS, BucketScheme
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.strategy import DEFAULT_STRATEGY, Strategy
+from arrears.pipeline.affordability import AFFORDABILITY_COLUMNS, affordability
 from arrears.pipeline.assess import assess_portfolio
+from arrears.pipeline.capacity import CAPACITY_COLUMNS, assign_agents
 from arrears.pipeline.features import ledger_features
+from arrears.pipeline.offers import apply_cadence, build_offers
 from arrears.pipeline.plan import PLAN_COLUMNS, borrower_flags, choose_treatments, plan_contacts
 from arrears.pipeline.report import render_report
 
@@ -50,7 +54,19 @@ DECISION_COLUMNS = [
     "reason",
     "model_version",
     "dpd_source",
+    # strategy treatment path (issue 5)
+    "channels",
+    "templates",
+    "offer_types",
+    "next_contact_on",
+    # propensity-to-pay reason codes and affordability (issue 4)
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "affordability_low",
+    "affordability_high",
 ]
+REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 
 
 class ScoringModel(Protocol):
@@ -66,6 +82,10 @@ class ScoringModel(Protocol):
         ...
 
 
+# A model may also offer ``reasons(features) -> DataFrame`` with columns ``reason_1..3`` (the
+# registered model of arrears.pipeline.modelling does); without it the reason columns are empty.
+
+
 @dataclass
 class DailyResult:
     """What a daily run produced: the output paths and the summary written to summary.json."""
@@ -75,6 +95,7 @@ class DailyResult:
     decisions: pl.DataFrame = field(repr=False)
     contacts: pl.DataFrame = field(repr=False)
     blocked: pl.DataFrame = field(repr=False)
+    offers: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
 
 
 StageHook = Callable[[str], None]
@@ -98,6 +119,9 @@ def run_daily(
     strategy: Strategy = DEFAULT_STRATEGY,
     scheme: BucketScheme = DEFAULT_BUCKETS,
     on_stage_done: StageHook = _noop,
+    plan_active: frozenset[str] = frozenset(),
+    agents: Sequence[Agent] | None = None,
+    capacity_time_limit_s: float = 5.0,
 ) -> DailyResult:
     """Run the day's collection plan for ``frames`` as of ``as_of`` and write it to ``out_dir``.
 
@@ -117,6 +141,16 @@ def run_daily(
         SHA-256 of the input snapshot, recorded in the summary.
     on_stage_done : callable
         Called with each stage name in ``STAGES`` when it finishes (for progress bars).
+    strategy : Strategy
+        Segments, treatment paths, offer policy and legal limits (``--strategy FILE``).
+    plan_active : frozenset of str
+        Accounts whose repayment plan is being kept (the strategy's ``plan_active`` flag:
+        such accounts are not escalated).
+    agents : sequence of Agent, optional
+        The agent team for the capacity stage (``--agents FILE``); default a generated team
+        sized to the day (:func:`arrears.pipeline.capacity.default_team`).
+    capacity_time_limit_s : float
+        CP-SAT deterministic time limit for placing calls (greedy above the size limit).
 
     Returns
     -------
@@ -133,6 +167,8 @@ def run_daily(
         in_arrears.select("account_id"), on="account_id", how="semi"
     )
     scored = feats.select("account_id").with_columns(model.score(feats).alias("score"))
+    scored = pl.concat([scored, _reason_frame(model, feats)], how="horizontal")
+    afford = affordability(frames, as_of).rename({c: f"{c}_minor" for c in AFFORDABILITY_COLUMNS})
     on_stage_done(STAGES[1])
 
     base = (
@@ -140,9 +176,11 @@ def run_daily(
             frames.accounts.select("account_id", "borrower_id", "currency"), on="account_id"
         )
         .join(scored, on="account_id", how="left")
+        .join(afford, on="account_id", how="left")
         .join(borrower_flags(frames.borrowers), on="borrower_id", how="left")
+        .with_columns(pl.col("account_id").is_in(list(plan_active)).alias("plan_active"))
     )
-    decided = choose_treatments(base, strategy)
+    decided = apply_cadence(choose_treatments(base, strategy), frames.contact_history, as_of)
     decided = decided.with_columns(
         pl.lit(as_of).alias("plan_date"),
         amount_text(
@@ -150,18 +188,32 @@ def run_daily(
             pl.col("currency").replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64),
         ).alias("amount_due"),
         pl.lit(model.version).alias("model_version"),
+        *(
+            amount_text(
+                pl.col(f"{c}_minor"),
+                pl.col("currency").replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64),
+            ).alias(c)
+            for c in AFFORDABILITY_COLUMNS
+        ),
     ).sort("account_id")
     on_stage_done(STAGES[2])
 
     contacts, blocked = plan_contacts(
         decided, frames.borrowers, frames.contact_history, as_of, packs, is_holiday
     )
+    contacts, placement = assign_agents(
+        contacts, decided, frames.borrowers, as_of, agents, time_limit_s=capacity_time_limit_s
+    )
     on_stage_done(STAGES[3])
 
     decisions_out = decided.select(DECISION_COLUMNS).with_columns(pl.col("score").round(4))
-    contacts_out = contacts.select(PLAN_COLUMNS).with_columns(pl.col("score").round(4))
+    contacts_out = contacts.select(*PLAN_COLUMNS, *CAPACITY_COLUMNS).with_columns(
+        pl.col("score").round(4)
+    )
     blocked_out = blocked.with_columns(pl.col("score").round(4))
     decisions_out.write_csv(out_dir / "decisions.csv")
+    offers_out = build_offers(decided, frames, as_of, strategy.offers, strategy.limits)
+    offers_out.write_csv(out_dir / "offers.csv")
     contacts_out.write_csv(out_dir / "contacts.csv")
     blocked_out.write_csv(out_dir / "blocked.csv")
 
@@ -180,12 +232,36 @@ def run_daily(
         scheme=scheme,
         data_source=data_source,
     )
+    summary["offers"] = _offer_summary(offers_out)
+    summary["capacity"] = placement.summary()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     (out_dir / "report.html").write_text(
         render_report(summary, decided["score"].to_list()), encoding="utf-8"
     )
     on_stage_done(STAGES[4])
-    return DailyResult(out_dir, summary, decisions_out, contacts_out, blocked_out)
+    return DailyResult(out_dir, summary, decisions_out, contacts_out, blocked_out, offers_out)
+
+
+def _reason_frame(model: ScoringModel, feats: pl.DataFrame) -> pl.DataFrame:
+    """``reason_1..3`` of each row: the model's reason codes, or empty text without them."""
+    explain = getattr(model, "reasons", None)
+    if explain is None:
+        return feats.select(pl.lit("").alias(c) for c in REASON_COLUMNS)
+    reasons: pl.DataFrame = explain(feats)
+    return reasons.select(REASON_COLUMNS)
+
+
+def _offer_summary(offers: pl.DataFrame) -> dict[str, Any]:
+    """Offers written to offers.csv: counts by type, accounts offered, over-cap accounts."""
+    if offers.height == 0:
+        return {"rows": 0, "accounts": 0, "by_type": {}, "accounts_over_cap": 0}
+    over = offers.filter(pl.col("amount_over_cap").str.replace_all(r"[0.]", "") != "")
+    return {
+        "rows": offers.height,
+        "accounts": offers["account_id"].n_unique(),
+        "by_type": _counts(offers, "offer_type"),
+        "accounts_over_cap": over["account_id"].n_unique(),
+    }
 
 
 def _counts(df: pl.DataFrame, col: str, order: Sequence[str] | None = None) -> dict[str, int]:
@@ -234,9 +310,6 @@ def _summary(
         "borrowers_total": frames.borrowers.height,
         "accounts_in_arrears": decided.height,
         "accounts_by_bucket": _counts(assessed, "bucket", scheme.names),
-        "arrears_by_bucket": {
-            b: _counts(decided, "bucket").get(b, 0) for b in scheme.names if b != scheme.names[0]
-        },
         "arrears_amount": dict(amounts.select("currency", "text").iter_rows()),
         "arrears_amount_minor": {
             c: int(v) for c, v in amounts.select("currency", "arrears_minor").iter_rows()

@@ -30,9 +30,11 @@ from arrears.domain.compliance.check import (
     local_to_utc,
 )
 from arrears.domain.compliance.packs import RulePack, packs_for
+from arrears.domain.money import MINOR_UNITS
 from arrears.domain.strategy import (
     CHANNEL_WINDOWS,
     TREATMENT_CHANNELS,
+    Segment,
     Strategy,
     arm_slot,
 )
@@ -40,21 +42,73 @@ from arrears.domain.strategy import (
 CONNECTED_OUTCOMES = ("connected", "rpc", "ptp")
 
 
+def _segment_condition(seg: Segment, columns: Sequence[str]) -> pl.Expr:
+    """Polars form of :meth:`Segment.matches` (absent flag columns count as false)."""
+    cond = pl.lit(True)
+    if seg.flags:
+        present = [pl.col(f) for f in seg.flags if f in columns]
+        cond = cond & (pl.any_horizontal(*present) if present else pl.lit(False))
+    if seg.buckets:
+        cond = cond & pl.col("bucket").is_in(list(seg.buckets))
+    if seg.balance_min is not None:
+        cond = cond & (pl.col("arrears_minor") >= pl.col("_scale") * seg.balance_min)
+    if seg.balance_max is not None:
+        cond = cond & (pl.col("arrears_minor") < pl.col("_scale") * seg.balance_max)
+    return cond & (pl.col("score") >= seg.score_min) & (pl.col("score") < seg.score_max)
+
+
+def segment_paths(strategy: Strategy) -> pl.DataFrame:
+    """One row per (arm, segment position) with the segment's treatment path.
+
+    Columns ``strategy_arm, _seg, segment, treatment, reason, channels, cadence_days,
+    templates, offer_types``; list-valued fields are ``|``-joined text ("" when empty).
+    """
+    rows = [(a.name, i, s) for a in strategy.arms for i, s in enumerate(a.segments)]
+    return pl.DataFrame(
+        {
+            "strategy_arm": [r[0] for r in rows],
+            "_seg": [r[1] for r in rows],
+            "segment": [r[2].name for r in rows],
+            "treatment": [r[2].treatment.value for r in rows],
+            "reason": [r[2].reason for r in rows],
+            "channels": ["|".join(r[2].path_channels) for r in rows],
+            "cadence_days": [r[2].cadence_days for r in rows],
+            "templates": ["|".join(r[2].templates) for r in rows],
+            "offer_types": ["|".join(o.value for o in r[2].offer_types) for r in rows],
+        },
+        schema_overrides={"_seg": pl.Int64, "cadence_days": pl.Int64},
+    )
+
+
 def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> pl.DataFrame:
-    """Assign arm, segment, treatment and reason to each account.
+    """Assign arm, segment, treatment path and reason to each account (first match wins).
 
     Parameters
     ----------
     accounts_in_arrears : pl.DataFrame
-        Columns ``account_id, bucket, score`` and the boolean flag columns of the borrower.
+        Columns ``account_id, bucket, score`` and the boolean flag columns of the borrower
+        (a flag column that is absent counts as false: e.g. ``plan_active``). Segments with a
+        balance band also need ``arrears_minor`` (Int64 minor units) and ``currency``.
 
     Returns
     -------
     pl.DataFrame
-        The input plus ``strategy_arm, segment, treatment, reason``.
+        The input plus ``strategy_arm, segment, treatment, reason`` and the treatment path
+        ``channels, cadence_days, templates, offer_types`` (see :func:`segment_paths`).
     """
     slots = [arm_slot(a) for a in accounts_in_arrears["account_id"].to_list()]
     df = accounts_in_arrears.with_columns(pl.Series("_slot", slots, dtype=pl.Int64))
+    banded = any(
+        s.balance_min is not None or s.balance_max is not None
+        for a in strategy.arms
+        for s in a.segments
+    )
+    if banded:
+        df = df.with_columns(
+            pl.lit(10, dtype=pl.Int64)
+            .pow(pl.col("currency").replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64))
+            .alias("_scale")
+        )
     arm_expr: Any = None
     upper = 0
     for arm in strategy.arms:
@@ -67,35 +121,20 @@ def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> 
         )
     assert arm_expr is not None
     df = df.with_columns(arm_expr.otherwise(pl.lit(strategy.arms[-1].name)).alias("strategy_arm"))
-    outs = []
+    seg_expr: Any = None
     for arm in strategy.arms:
-        part = df.filter(pl.col("strategy_arm") == arm.name)
-        seg_name: Any = None
-        treat: Any = None
-        reason: Any = None
-        for seg in arm.segments:
-            cond = pl.lit(True)
-            if seg.flags:
-                cond = cond & pl.any_horizontal(*(pl.col(f) for f in seg.flags))
-            if seg.buckets:
-                cond = cond & pl.col("bucket").is_in(list(seg.buckets))
-            cond = cond & (pl.col("score") >= seg.score_min) & (pl.col("score") < seg.score_max)
-            if seg_name is None:
-                seg_name = pl.when(cond).then(pl.lit(seg.name))
-                treat = pl.when(cond).then(pl.lit(seg.treatment.value))
-                reason = pl.when(cond).then(pl.lit(seg.reason))
-            else:
-                assert treat is not None and reason is not None
-                seg_name = seg_name.when(cond).then(pl.lit(seg.name))
-                treat = treat.when(cond).then(pl.lit(seg.treatment.value))
-                reason = reason.when(cond).then(pl.lit(seg.reason))
-        assert seg_name is not None and treat is not None and reason is not None
-        outs.append(
-            part.with_columns(
-                seg_name.alias("segment"), treat.alias("treatment"), reason.alias("reason")
+        in_arm = pl.col("strategy_arm") == arm.name
+        for i, seg in enumerate(arm.segments):
+            cond = in_arm & _segment_condition(seg, df.columns)
+            seg_expr = (
+                pl.when(cond).then(pl.lit(i, dtype=pl.Int64))
+                if seg_expr is None
+                else seg_expr.when(cond).then(pl.lit(i, dtype=pl.Int64))
             )
-        )
-    return pl.concat(outs).drop("_slot")
+    assert seg_expr is not None
+    df = df.with_columns(seg_expr.otherwise(None).alias("_seg"))
+    out = df.join(segment_paths(strategy), on=["strategy_arm", "_seg"], how="left")
+    return out.drop("_slot", "_seg", *(["_scale"] if banded else []))
 
 
 @dataclass(frozen=True)
@@ -219,7 +258,10 @@ def plan_contacts(
     Parameters
     ----------
     decisions : pl.DataFrame
-        ``account_id, borrower_id, treatment, score, arrears_minor`` per account in arrears.
+        ``account_id, borrower_id, treatment, score, arrears_minor`` per account in arrears;
+        with a ``channels`` column (``|``-joined, from :func:`choose_treatments`) the contacts
+        follow the strategy's treatment path, else the treatment's default channels. An
+        account whose ``channels`` is empty (e.g. held back by its cadence) plans nothing.
     borrowers : pl.DataFrame
         Normalised borrowers frame (jurisdiction, timezone).
     contact_history : pl.DataFrame
@@ -240,14 +282,23 @@ def plan_contacts(
             "_channel_order": [i for chs in TREATMENT_CHANNELS.values() for i in range(len(chs))],
         }
     )
-    wanted = (
-        decisions.select("account_id", "borrower_id", "treatment", "score", "arrears_minor")
-        .join(channel_map, on="treatment", how="inner")
-        .join(
-            borrowers.select("borrower_id", "jurisdiction", "timezone"),
-            on="borrower_id",
-            how="left",
+    base_cols = ["account_id", "borrower_id", "treatment", "score", "arrears_minor"]
+    if "channels" in decisions.columns:
+        # the strategy's treatment path names the channels per account ("|"-joined, in order)
+        expanded = (
+            decisions.select(*base_cols, pl.col("channels").str.split("|").alias("channel"))
+            .explode("channel")
+            .filter(pl.col("channel").is_not_null() & (pl.col("channel") != ""))
+            .with_columns(
+                pl.int_range(pl.len()).over("account_id").cast(pl.Int64).alias("_channel_order")
+            )
         )
+    else:
+        expanded = decisions.select(base_cols).join(channel_map, on="treatment", how="inner")
+    wanted = expanded.join(
+        borrowers.select("borrower_id", "jurisdiction", "timezone"),
+        on="borrower_id",
+        how="left",
     )
     combos = wanted.select("jurisdiction", "timezone", "channel").unique()
     rows = [

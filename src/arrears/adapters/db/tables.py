@@ -25,7 +25,9 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -170,6 +172,17 @@ contact_history = Table(
     CheckConstraint("direction IN ('outbound', 'inbound')", name="direction"),
 )
 
+delinquency_history = Table(
+    "delinquency_history",
+    metadata,
+    _id("account_id", ForeignKey("accounts.account_id"), nullable=False),
+    Column("cycle_date", Date, nullable=False),
+    Column("dpd", BigInteger, nullable=False),
+    # The primary key leads with account_id, so it doubles as the index on the foreign key.
+    PrimaryKeyConstraint("account_id", "cycle_date"),
+    CheckConstraint("dpd >= 0", name="dpd_non_negative"),
+)
+
 import_batches = Table(
     "import_batches",
     metadata,
@@ -192,7 +205,95 @@ daily_runs = Table(
     Column("out_dir", Text, nullable=True),
 )
 
+# --- contact gate (issue 3): contact ledger, audit log and its head -------------------------
+
+#: Statuses of a contact-ledger row. ``reserved`` counts against caps like a made contact.
+CONTACT_STATUSES = ("reserved", "completed", "cancelled")
+#: Kinds of audit-log entries.
+AUDIT_KINDS = ("decision", "outcome", "replay")
+
+contact_ledger = Table(
+    "contact_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _id("borrower_id", ForeignKey("borrowers.borrower_id"), nullable=False),
+    _id("account_id", nullable=True),
+    Column("channel", String(16), nullable=False),
+    Column("party", String(16), nullable=False),
+    Column("purpose", String(24), nullable=False),
+    _id("agency_id", nullable=False),
+    Column("number", String(32), nullable=True),
+    Column("attempt_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(32), nullable=True),
+    Column("conversation", Boolean, nullable=False),
+    Column("reserved_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("decision_audit_seq", BigInteger, nullable=False),
+    CheckConstraint("status IN ('reserved', 'completed', 'cancelled')", name="status"),
+    Index(None, "borrower_id", "attempt_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    _id("borrower_id", nullable=True),
+    Column("payload", Text, nullable=False),  # canonical JSON: sorted keys, no spaces
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint("kind IN ('decision', 'outcome', 'replay')", name="kind"),
+)
+
+#: One row (id 1): the last sequence number and hash of the audit chain. Writers lock it
+#: (``UPDATE ... RETURNING``) to append; ``audit verify`` checks it matches the last entry.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+# --- strategy decisions (issue 5): one row per account in arrears per plan date ------------
+
+#: What the daily run decided for each account in arrears (migration 0004), so that
+#: champion/challenger arms can be evaluated later (``arrears report arms``). A re-run of the
+#: same plan date replaces that date's rows. No foreign key: the decision log outlives changes
+#: to the portfolio tables.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("plan_date", Date, nullable=False),
+    _id("account_id", nullable=False),
+    _id("borrower_id", nullable=False),
+    Column("strategy", String(64), nullable=False),
+    Column("strategy_arm", String(64), nullable=False),
+    Column("segment", String(64), nullable=False),
+    Column("treatment", String(32), nullable=False),
+    Column("bucket", String(16), nullable=False),
+    Column("dpd", BigInteger, nullable=False),
+    _minor("arrears_minor", nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("score", Float, nullable=True),  # propensity to pay, 0..1 (a probability, not money)
+    PrimaryKeyConstraint("plan_date", "account_id"),
+    Index(None, "account_id"),
+)
+
 #: Ledger tables that hold portfolio frames, parents first (insert order).
 FRAME_TABLES: dict[str, Table] = {
-    t.name: t for t in (borrowers, accounts, installments, payments, statements, contact_history)
+    t.name: t
+    for t in (
+        borrowers,
+        accounts,
+        installments,
+        payments,
+        statements,
+        contact_history,
+        delinquency_history,
+    )
 }
