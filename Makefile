@@ -7,6 +7,8 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
+# compile bytecode at install: imports stay fast even where PYTHONDONTWRITEBYTECODE is set
+export UV_COMPILE_BYTECODE := 1
 DEMO_OUT ?= out/demo
 ARREARS_TEST_PG_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 export ARREARS_TEST_PG_URL

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arrears.domain.plans import (
     Affordability,
@@ -197,3 +199,21 @@ def test_plan_kept_broken_completed_and_replanned():
     _, third = replan(new, "PL3", sched, D0)
     with pytest.raises(PlanError, match="re-planned 2 times"):
         replan(third, "PL4", sched, D0, max_replans=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 5_000_000),
+    st.integers(2, 24),
+    st.sampled_from([Decimal(0), Decimal("0.05"), Decimal("0.18"), Decimal("0.24")]),
+)
+def test_fast_largest_installment_equals_the_schedule(amount, n, rate):
+    # the plan search uses a shortcut; it must agree with the full schedule exactly
+    from arrears.domain.plans import _largest_amount
+
+    try:
+        sched = installment_schedule(amount, n, date(2026, 1, 31), rate)
+    except PlanError:
+        assert _largest_amount(amount, n, rate) is None
+        return
+    assert _largest_amount(amount, n, rate) == max(p.amount_minor for p in sched)

@@ -262,6 +262,37 @@ def installment_schedule(
     return tuple(rows)
 
 
+def _largest_amount(amount_minor: int, n: int, annual_rate: Decimal) -> int | None:
+    """Largest installment of :func:`installment_schedule` without building it (None: no plan).
+
+    Same arithmetic as the schedule (regular rounded down, interest half to even, the last
+    absorbs the remainder) but no dates or objects: the plan search calls it many times.
+    """
+    if amount_minor <= 0 or annual_rate < 0:
+        return None
+    r = annual_rate / 12
+    if r == 0:
+        regular = amount_minor // n
+        if regular < 1:
+            return None
+        return max(regular, amount_minor - regular * (n - 1))
+    with localcontext() as ctx:
+        ctx.prec = 40
+        annuity = Decimal(amount_minor) * r / (1 - (1 + r) ** -n)
+    regular = int(annuity.to_integral_value(rounding=ROUND_DOWN))
+    if regular < 1:
+        return None
+    balance, largest = amount_minor, 0
+    for k in range(1, n + 1):
+        interest = int((Decimal(balance) * r).to_integral_value(rounding=ROUND_HALF_EVEN))
+        principal = balance if k == n else regular - interest
+        if principal <= 0:
+            return None
+        largest = max(largest, principal + interest)
+        balance -= principal
+    return largest
+
+
 def _max_installment(
     amount_minor: int, n: int, first_due: date, annual_rate: Decimal
 ) -> tuple[int, tuple[ScheduledPayment, ...]] | None:
@@ -281,14 +312,14 @@ def _smallest_n(
     hi: int,
 ) -> tuple[ScheduledPayment, ...] | None:
     """Fewest installments in ``lo..hi`` whose largest installment is <= ``target_minor``."""
-    top = _max_installment(amount_minor, hi, first_due, annual_rate)
-    if top is None or top[0] > target_minor:
+    top = _largest_amount(amount_minor, hi, annual_rate)
+    if top is None or top > target_minor:
         return None
     a, b = lo, hi  # invariant: b fits
     while a < b:
         mid = (a + b) // 2
-        got = _max_installment(amount_minor, mid, first_due, annual_rate)
-        if got is not None and got[0] <= target_minor:
+        got = _largest_amount(amount_minor, mid, annual_rate)
+        if got is not None and got <= target_minor:
             b = mid
         else:
             a = mid + 1

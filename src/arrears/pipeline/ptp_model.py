@@ -2,9 +2,10 @@
 
 This was the first, deliberately simple model of the daily run; the daily run now uses the
 registered calibrated LightGBM of :mod:`arrears.pipeline.modelling` (``docs/models.md``). The
-baseline stays for reference and comparison. It is trained on the UCI Taiwan credit-card portfolio (Yeh and Lien 2009, UCI
-dataset #350, CC BY 4.0) through :func:`arrears.pipeline.features.ledger_features`, so it sees
-only what any lender's ledger holds (no PAY_2..PAY_6 history, no sensitive attributes).
+baseline stays for reference and comparison. It is trained on the UCI Taiwan credit-card
+portfolio (Yeh and Lien 2009, UCI dataset #350, CC BY 4.0) through
+:func:`arrears.pipeline.features.ledger_features`, so it sees only what any lender's ledger
+holds (no PAY_2..PAY_6 history, no sensitive attributes).
 
 * Label: propensity to pay = ``1 - default_next_month`` (1 = did not default in October 2005).
 * Split: stratified 70/30, seeded (``seed``, default 2005); the scaler and the regression are
