@@ -164,7 +164,8 @@ def _window_row(
 ) -> WindowRow:
     check = allowed_window(plan_date, jurisdiction, timezone, channel, packs, is_holiday)
     refs = ";".join(check.pack_refs)
-    if not check.pack_refs:
+
+    def refused(rule_ids: str, reason: str, pack_refs: str) -> WindowRow:
         return WindowRow(
             jurisdiction,
             timezone,
@@ -174,24 +175,19 @@ def _window_row(
             None,
             None,
             None,
+            rule_ids,
+            reason,
+            pack_refs,
+        )
+
+    if not check.pack_refs:
+        return refused(
             "NO_RULE_PACK",
             f"no rule pack covers jurisdiction {jurisdiction}: nothing is sent without rules",
             "",
         )
     if not check.open:
-        return WindowRow(
-            jurisdiction,
-            timezone,
-            channel,
-            False,
-            None,
-            None,
-            None,
-            None,
-            "|".join(check.blocking_rule_ids),
-            "; ".join(check.reasons),
-            refs,
-        )
+        return refused("|".join(check.blocking_rule_ids), "; ".join(check.reasons), refs)
     assert check.start is not None and check.end is not None
     # intersect with the channel's planning window in every candidate zone
     lo, hi = CHANNEL_WINDOWS[channel]
@@ -201,15 +197,7 @@ def _window_row(
         start = max(start, local_to_utc(plan_date, time.fromisoformat(lo), z, side="start"))
         end = min(end, local_to_utc(plan_date, time.fromisoformat(hi), z, side="end"))
     if start >= end:
-        return WindowRow(
-            jurisdiction,
-            timezone,
-            channel,
-            False,
-            None,
-            None,
-            None,
-            None,
+        return refused(
             "|".join(check.limiting_rule_ids),
             "the planning window for this channel lies outside the allowed contact hours",
             refs,

@@ -49,8 +49,9 @@ CONVERSATION_OUTCOMES = ("rpc", "ptp")
 # of contact_ledger inserts take.
 _LOCK = sa.text("SELECT 1 FROM borrowers WHERE borrower_id = :b FOR NO KEY UPDATE")
 
-_PG_APPEND = sa.text(
-    """
+# Advance the chain head by one entry (the same hash as domain.audit.entry_hash); both
+# PostgreSQL statements below start from it.
+_PG_ADVANCE_HEAD = """
     WITH h AS (
         UPDATE audit_head
            SET seq = seq + 1,
@@ -60,7 +61,11 @@ _PG_APPEND = sa.text(
                    || '|' || CAST(:at_text AS text), 'UTF8')), 'hex')
          WHERE id = 1
      RETURNING seq, prev_hash, hash
-    )
+    )"""
+
+_PG_APPEND = sa.text(
+    _PG_ADVANCE_HEAD
+    + """
     INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash)
     SELECT seq, :at, :kind, :borrower_id, :payload, prev_hash, hash FROM h
     RETURNING seq
@@ -75,17 +80,8 @@ _UNTIL = sa.bindparam("until", type_=UtcDateTime())
 # PostgreSQL: the decision entry and its reservation in ONE statement, so the chain head is
 # locked for one round trip plus the commit (``:reserve`` false inserts no ledger row).
 _PG_DECIDE = sa.text(
-    """
-    WITH h AS (
-        UPDATE audit_head
-           SET seq = seq + 1,
-               prev_hash = hash,
-               hash = encode(sha256(convert_to(
-                   hash || '|' || CAST(:payload AS text) || '|' || (seq + 1)::text
-                   || '|' || CAST(:at_text AS text), 'UTF8')), 'hex')
-         WHERE id = 1
-     RETURNING seq, prev_hash, hash
-    ), a AS (
+    _PG_ADVANCE_HEAD
+    + """, a AS (
         INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash)
         SELECT seq, :at, 'decision', :borrower_id, :payload, prev_hash, hash FROM h
         RETURNING seq
