@@ -132,11 +132,19 @@ class FakeGateUnitOfWork:
     def lock_borrower(self, borrower_id: str) -> None:
         self.work.locks.append(borrower_id)
 
-    def record_decision(
+    def locked_history(
+        self, borrower_id: str, since: datetime, until: datetime
+    ) -> list[PastContact]:
+        self.lock_borrower(borrower_id)
+        return self.contacts.history(borrower_id, since, until)
+
+    def commit_decision(
         self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
     ) -> tuple[int, int | None]:
         seq = self.audit.append("decision", attempt.borrower_id, payload, at)
-        return seq, self.contacts.reserve(attempt, at, seq) if reserve else None
+        rid = self.contacts.reserve(attempt, at, seq) if reserve else None
+        self.commit()
+        return seq, rid
 
     def commit(self) -> None:
         s = self.committed_store

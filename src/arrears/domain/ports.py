@@ -136,14 +136,25 @@ class GateUnitOfWork(Protocol):
         """Serialise this transaction with every other one on ``borrower_id`` until it ends."""
         ...
 
-    def record_decision(
+    def locked_history(
+        self, borrower_id: str, since: datetime, until: datetime
+    ) -> list[PastContact]:
+        """:meth:`lock_borrower`, then ``contacts.history(borrower_id, since, until)``.
+
+        An adapter may send both in one round trip, provided the history read still happens
+        after the lock is granted (it must see every reservation committed before).
+        """
+        ...
+
+    def commit_decision(
         self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
     ) -> tuple[int, int | None]:
-        """Append the decision entry and, when ``reserve``, the reservation pointing at it.
+        """Append the decision entry and, when ``reserve``, the reservation pointing at it;
+        then commit.
 
-        Equivalent to ``audit.append("decision", ...)`` then ``contacts.reserve(...)``; an
-        adapter may do both in one statement, to keep the audit chain's head locked as briefly
-        as possible. Returns (audit seq, reservation id or None).
+        Equivalent to ``audit.append("decision", ...)``, ``contacts.reserve(...)`` and
+        :meth:`commit`; an adapter may do all of it in one round trip, to keep the audit
+        chain's head locked as briefly as possible. Returns (audit seq, reservation id or None).
         """
         ...
 

@@ -242,15 +242,13 @@ class ContactGate:
         if attempt.at.tzinfo is None or attempt.at.utcoffset() is None:
             raise GateError("attempt.at must be timezone-aware")
         with self._uow_factory() as uow:
-            uow.lock_borrower(attempt.borrower_id)
-            history = uow.contacts.history(
+            history = uow.locked_history(
                 attempt.borrower_id, attempt.at - self._lookback, attempt.at + self._lookback
             )
             decision = evaluate(attempt, history, borrower, self.packs, self._is_holiday)
             now = self._clock.now()
             payload = decision_payload(attempt, borrower, decision)
-            seq, rid = uow.record_decision(attempt, payload, now, reserve=decision.allowed)
-            uow.commit()
+            seq, rid = uow.commit_decision(attempt, payload, now, reserve=decision.allowed)
         return GateResult(decision, rid, seq)
 
     def explain(

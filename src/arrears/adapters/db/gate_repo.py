@@ -20,12 +20,14 @@ Nothing here updates or deletes an audit entry; on PostgreSQL a trigger refuses 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from arrears.adapters.db.tables import (
@@ -183,6 +185,34 @@ def _ensure_head(conn: Connection) -> None:
 
 
 _AUDIT_INSERT = audit_log.insert()
+
+
+# --- PostgreSQL fast path: the gate's two round trips, pipelined on the psycopg connection -----
+#
+# ``ContactGate.attempt`` needs: BEGIN, lock the borrower, read its history (one round trip,
+# psycopg pipeline mode: the statements still run one after the other, each READ COMMITTED
+# statement with its own snapshot, so the history read sees whatever the lock waited for), then
+# the decision statement and COMMIT (a second round trip). The chain head is therefore locked
+# only while the server runs the decision statement and the commit, never across a client
+# round trip. The statements are the SQLAlchemy ones above, compiled once for psycopg.
+_PG_DIALECT = pg_psycopg.dialect()
+
+
+def _compiled(stmt: Any) -> tuple[str, dict[str, Any]]:
+    c = stmt.compile(dialect=_PG_DIALECT)
+    return str(c), dict(c.params)
+
+
+_PG_LOCK_SQL, _ = _compiled(_LOCK)
+_PG_HISTORY_SQL, _PG_HISTORY_PARAMS = _compiled(_HISTORY)
+_PG_DECIDE_SQL, _ = _compiled(_PG_DECIDE)
+_PG_HEAD_SQL = "SELECT 1 FROM audit_head WHERE id = 1"
+#: Engines whose audit head is known to exist (it is never removed once created).
+_HEADS_SEEN: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
 
 
 def _past(row: RowMapping) -> PastContact:
@@ -407,16 +437,102 @@ class SqlGateUnitOfWork:
         if conn.dialect.name == "postgresql":
             conn.execute(_LOCK, {"b": borrower_id})
 
+    def locked_history(
+        self, borrower_id: str, since: datetime, until: datetime
+    ) -> list[PastContact]:
+        """Lock the borrower (:meth:`lock_borrower`) and read its history in ``[since, until)``
+        (:meth:`SqlContactLedger.history`); on PostgreSQL both in one round trip."""
+        conn = self.connection
+        if conn.dialect.name != "postgresql":
+            self.lock_borrower(borrower_id)
+            return self.contacts.history(borrower_id, since, until)
+        pg = conn.connection.driver_connection
+        assert pg is not None
+        check_head = self._engine not in _HEADS_SEEN
+        params = {**_PG_HISTORY_PARAMS, "b": borrower_id, "since": since, "until": until}
+        lock_cur, hist_cur, head_cur = pg.cursor(), pg.cursor(), pg.cursor()
+        with pg.pipeline():
+            lock_cur.execute(_PG_LOCK_SQL, {"b": borrower_id})
+            hist_cur.execute(_PG_HISTORY_SQL, params)
+            if check_head:
+                head_cur.execute(_PG_HEAD_SQL)
+        rows = hist_cur.fetchall()
+        if check_head and head_cur.fetchone() is None:
+            _ensure_head(conn)  # the ledger's first entry: create the head in this transaction
+        names = [d.name for d in hist_cur.description or ()]
+        out = []
+        for r in rows:
+            d = dict(zip(names, r, strict=True))
+            out.append(
+                PastContact(
+                    at=_utc(d["at"]),
+                    channel=d["channel"],
+                    account_id=d["account_id"],
+                    outcome=d["outcome"],
+                    party=d["party"],
+                    agency_id=d["agency_id"],
+                    number=d["number"],
+                    conversation=bool(d["conversation"]),
+                )
+            )
+        out.sort(key=lambda p: p.at)
+        return out
+
     def record_decision(
         self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
     ) -> tuple[int, int | None]:
-        """Append the decision and (when ``reserve``) its reservation; one statement on
-        PostgreSQL. Returns (audit seq, reservation id or None)."""
+        """Append the decision and (when ``reserve``) its reservation, without committing.
+        Returns (audit seq, reservation id or None)."""
         conn = self.connection
         if conn.dialect.name != "postgresql":
             seq = self.audit.append("decision", attempt.borrower_id, payload, at)
             return seq, self.contacts.reserve(attempt, at, seq) if reserve else None
-        params = {
+        params = self._decide_params(attempt, payload, at, reserve)
+        row = conn.execute(_PG_DECIDE, params).first()
+        if row is None:  # no head yet: the ledger's first entry
+            _ensure_head(conn)
+            row = conn.execute(_PG_DECIDE, params).one()
+        rid = row.reservation_id
+        return int(row.seq), (int(rid) if rid is not None else None)
+
+    def commit_decision(
+        self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
+    ) -> tuple[int, int | None]:
+        """:meth:`record_decision` then :meth:`commit`; on PostgreSQL one statement and the
+        COMMIT in one round trip, so the audit chain's head is locked only for the server's
+        own work. Returns (audit seq, reservation id or None).
+
+        Raises
+        ------
+        RuntimeError
+            On PostgreSQL, if the audit chain has no head row (removed behind arrears' back):
+            nothing was written.
+        """
+        conn = self.connection
+        if conn.dialect.name != "postgresql":
+            result = self.record_decision(attempt, payload, at, reserve=reserve)
+            self.commit()
+            return result
+        pg = conn.connection.driver_connection
+        assert pg is not None
+        cur = pg.cursor()
+        with pg.pipeline():
+            cur.execute(_PG_DECIDE_SQL, self._decide_params(attempt, payload, at, reserve))
+            pg.commit()
+        row = cur.fetchone()
+        conn.commit()  # the driver has committed; this closes SQLAlchemy's transaction
+        self._committed = True
+        if row is None:
+            raise RuntimeError("the audit chain has no head row: the decision was not recorded")
+        _HEADS_SEEN.add(self._engine)
+        seq, rid = row
+        return int(seq), (int(rid) if rid is not None else None)
+
+    @staticmethod
+    def _decide_params(
+        attempt: Attempt, payload: str, at: datetime, reserve: bool
+    ) -> dict[str, Any]:
+        return {
             "payload": payload,
             "at_text": at_text(at),
             "at": at,
@@ -430,12 +546,6 @@ class SqlGateUnitOfWork:
             "attempt_at": attempt.at,
             "reserve": reserve,
         }
-        row = conn.execute(_PG_DECIDE, params).first()
-        if row is None:  # no head yet: the ledger's first entry
-            _ensure_head(conn)
-            row = conn.execute(_PG_DECIDE, params).one()
-        rid = row.reservation_id
-        return int(row.seq), (int(rid) if rid is not None else None)
 
     def commit(self) -> None:
         """Commit the transaction."""
