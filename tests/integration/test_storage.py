@@ -96,6 +96,10 @@ def test_every_constraint_is_named_by_the_convention(ledger_engine: Engine) -> N
             "fk_contact_history_borrower_id_borrowers",
             "fk_contact_ledger_borrower_id_borrowers",
             "fk_delinquency_history_account_id_accounts",
+            "fk_promises_account_id_accounts",
+            "fk_repayment_plans_account_id_accounts",
+            "fk_repayment_plans_replaces_repayment_plans",
+            "fk_plan_installments_plan_id_repayment_plans",
         }
         indexes = {ix["name"] for t in LEDGER_TABLES for ix in insp.get_indexes(t)}
         assert {

@@ -297,3 +297,100 @@ FRAME_TABLES: dict[str, Table] = {
         delinquency_history,
     )
 }
+
+# --- promises to pay and repayment plans (issue 5, part C): migration 0005 -----------------
+
+#: Statuses a promise to pay can have (``arrears.domain.plans.CommitmentStatus``).
+PROMISE_STATUSES = ("pending", "kept", "broken")
+#: Statuses a repayment plan can have: ``kept`` is the active plan being paid as agreed.
+PLAN_STATUSES = ("kept", "broken", "completed", "replanned")
+#: Events of the commitment history, past tense (``arrears.services.commitments``).
+COMMITMENT_EVENTS = (
+    "PromiseMade",
+    "PromiseKept",
+    "PromiseBroken",
+    "PlanAgreed",
+    "PlanKept",
+    "PlanBroken",
+    "PlanCompleted",
+    "PlanReplanned",
+)
+
+#: A borrower's promise to pay ``amount_minor`` (of the account's ``currency``) by ``due_on``.
+promises = Table(
+    "promises",
+    metadata,
+    _id("promise_id", primary_key=True),
+    _id("account_id", ForeignKey("accounts.account_id"), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    _minor("amount_minor", nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("channel", String(16), nullable=True),  # how the promise was taken
+    Column("status", String(16), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("due_on >= made_on", name="due_after_made"),
+    CheckConstraint("status IN ('pending', 'kept', 'broken')", name="status"),
+    Index(None, "status"),
+)
+
+#: An agreed repayment plan; its schedule is in ``plan_installments``. ``replaces`` names the
+#: plan it re-planned (``replans`` counts the re-plans of the chain so far).
+repayment_plans = Table(
+    "repayment_plans",
+    metadata,
+    _id("plan_id", primary_key=True),
+    _id("account_id", ForeignKey("accounts.account_id"), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("agreed_on", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("replans", Integer, nullable=False),
+    _id("replaces", ForeignKey("repayment_plans.plan_id"), nullable=True),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    CheckConstraint("replans >= 0", name="replans_non_negative"),
+    CheckConstraint("status IN ('kept', 'broken', 'completed', 'replanned')", name="status"),
+    Index(None, "status"),
+)
+
+plan_installments = Table(
+    "plan_installments",
+    metadata,
+    _id("plan_id", ForeignKey("repayment_plans.plan_id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("due_on", Date, nullable=False),
+    _minor("amount_minor", nullable=False),
+    _minor("principal_minor", nullable=False),
+    _minor("interest_minor", nullable=False),
+    _minor("fees_minor", nullable=False),
+    # The primary key leads with plan_id, so it doubles as the index on the foreign key.
+    PrimaryKeyConstraint("plan_id", "seq"),
+    CheckConstraint("seq >= 1", name="seq_positive"),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint(
+        "amount_minor = principal_minor + interest_minor + fees_minor", name="amount_adds_up"
+    ),
+)
+
+#: Append-only history of every promise and plan: made/agreed, kept, broken, completed,
+#: re-planned. ``event_on`` is the business date (the review's as-of date, or the day the
+#: commitment was made); ``status`` the commitment's status after the event. No foreign key:
+#: ``commitment_id`` names a promise or a plan (``kind``).
+commitment_events = Table(
+    "commitment_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),
+    _id("commitment_id", nullable=False, index=True),
+    _id("account_id", nullable=False, index=True),
+    Column("event", String(24), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("event_on", Date, nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    CheckConstraint("kind IN ('promise', 'plan')", name="kind"),
+    CheckConstraint(
+        "event IN ('PromiseMade', 'PromiseKept', 'PromiseBroken', 'PlanAgreed', 'PlanKept', "
+        "'PlanBroken', 'PlanCompleted', 'PlanReplanned')",
+        name="event",
+    ),
+)
