@@ -324,6 +324,128 @@ def applicable_packs(borrower: BorrowerState, packs: Sequence[RulePack]) -> list
     return list(found)
 
 
+TIME_RULE_TYPES = frozenset({"contact_hours", "no_contact_days"})
+"""Rule types decided by :func:`~arrears.domain.compliance.check.allowed_window`."""
+STATIC_RULE_TYPES = frozenset(
+    {
+        "hold",
+        "channel_opt_out",
+        "lawyer_only",
+        "no_workplace",
+        "third_party",
+        "parties_allowed",
+        "visit_staff",
+    }
+)
+"""Rule types that depend only on the attempt and the borrower state (not on time or history)."""
+_STATIC = STATIC_RULE_TYPES
+
+
+def contact_rules(packs: Sequence[RulePack], channel: str) -> list[Rule]:
+    """The rules :func:`evaluate` checks besides hours and days, in the order it reports them.
+
+    Parameters
+    ----------
+    packs : sequence of RulePack
+        The packs that apply to the borrower (:func:`applicable_packs`), in that order.
+    channel : str
+
+    Returns
+    -------
+    list of Rule
+        Every rule of ``packs`` covering ``channel`` that is neither an obligation nor a
+        time rule (:data:`TIME_RULE_TYPES`), pack order then rule order; not filtered by
+        :meth:`Rule.in_force`. Memoised per pack set (by identity); do not modify it.
+    """
+    key = (_Same(tuple(packs)), channel)
+    rules = _RULES.get(key)
+    if rules is None:
+        rules = [
+            r
+            for p in packs
+            for r in p.rules
+            if not r.is_obligation
+            and r.type not in TIME_RULE_TYPES
+            and r.applies_to_channel(channel)
+        ]
+        if len(_RULES) >= 4096:
+            _RULES.clear()
+        _RULES[key] = rules
+    return rules
+
+
+def static_block(rule: Rule, attempt: Attempt, borrower: BorrowerState) -> str | None:
+    """Why ``rule`` (of a type in :data:`STATIC_RULE_TYPES`) blocks ``attempt``, or None.
+
+    These rules read only the attempt (party, purpose, channel, workplace, staff) and the
+    borrower state (flags, opt-outs, reachability), never the time or the history. The rule's
+    channels and ``in_force`` are the caller's concern.
+
+    Raises
+    ------
+    ValueError
+        For a rule of another type.
+    """
+    if rule.type == "hold":
+        held = sorted(set(rule.flags) & borrower.flags)
+        if (
+            not held
+            or set(rule.until_flags) & borrower.flags
+            or attempt.purpose in rule.allow_purposes
+        ):
+            return None
+        allowed = ", ".join(rule.allow_purposes) or "nothing"
+        until = f" until {' or '.join(rule.until_flags)}" if rule.until_flags else ""
+        return (
+            f"hold for {', '.join(held)}{until}: {attempt.purpose} not allowed (allowed: {allowed})"
+        )
+    if rule.type == "channel_opt_out":
+        return (
+            f"the borrower opted out of {attempt.channel}"
+            if attempt.channel in borrower.opted_out
+            else None
+        )
+    if rule.type == "lawyer_only":
+        if attempt.party != "lawyer" and set(rule.flags) & borrower.flags:
+            return f"the borrower is represented: contact the lawyer only, not {attempt.party}"
+        return None
+    if rule.type == "no_workplace":
+        if attempt.to_workplace and set(rule.flags) & borrower.flags:
+            return "no contact at the borrower's workplace"
+        return None
+    if rule.type == "third_party":
+        if attempt.party != "third_party":
+            return None
+        if attempt.purpose not in rule.allow_purposes:
+            return f"a third party may be contacted only to {', '.join(rule.allow_purposes)}"
+        if rule.require_unreachable and not borrower.unreachable:
+            return "a third party may be contacted only once the borrower is unreachable"
+        return None
+    if rule.type == "parties_allowed":
+        if attempt.party not in rule.parties:
+            return f"{attempt.party} may not be contacted (only {', '.join(rule.parties)})"
+        return None
+    if rule.type == "visit_staff":
+        assert rule.min_staff is not None
+        if attempt.staff_count < rule.min_staff:
+            return f"a field visit needs {rule.min_staff} staff, {attempt.staff_count} planned"
+        return None
+    raise ValueError(f"rule {rule.id}: type {rule.type} is not a static rule type")
+
+
+def wait_end(at: datetime, days: int, zones: Sequence[ZoneInfo]) -> datetime:
+    """End (exclusive, UTC) of a ``wait_after_conversation`` of ``days`` after a contact at ``at``.
+
+    ``days`` x 24 hours, and at least until the local midnight that ends the ``days``-th
+    calendar day counting the contact's own day as the first, in every zone of ``zones``.
+    """
+    end = at + timedelta(days=days)
+    for z in zones:
+        local_day = at.astimezone(z).date() + timedelta(days=days)
+        end = max(end, local_to_utc(local_day, time(0), z, side="start"))
+    return end
+
+
 _Block = tuple[str, str, bool]  # rule id, reason, permanent (cannot lift with time)
 
 
@@ -346,7 +468,12 @@ def _with_consent(packs: list[RulePack], consent: tuple[time, time] | None) -> l
     return out
 
 
-def _counted(p: PastContact, counts: str) -> bool:
+def counts_toward(p: PastContact, counts: str) -> bool:
+    """True when the past contact ``p`` counts for a cap that counts ``counts``.
+
+    ``counts`` is ``attempts``, ``connected``, ``conversations`` or ``unanswered`` (see
+    :mod:`arrears.domain.compliance.packs`); a ``reserved`` entry counts for every basis.
+    """
     if p.outcome == RESERVED or counts == "attempts":
         return True
     if counts == "connected":
@@ -379,21 +506,7 @@ class _Context:
             borrower.timezone,
             attempt.channel,
         )
-        rules_key = (_Same(tuple(packs)), attempt.channel)
-        rules = _RULES.get(rules_key)
-        if rules is None:
-            rules = [
-                r
-                for p in packs
-                for r in p.rules
-                if not r.is_obligation
-                and r.type not in ("contact_hours", "no_contact_days")
-                and r.applies_to_channel(attempt.channel)
-            ]
-            if len(_RULES) >= 4096:
-                _RULES.clear()
-            _RULES[rules_key] = rules
-        self.rules = rules
+        self.rules = contact_rules(packs, attempt.channel)
         self.history = sorted(history, key=lambda p: p.at)
         # each contact's local calendar date in every candidate zone, computed once if needed
         self._dates: dict[int, tuple[date, ...]] = {}
@@ -506,11 +619,7 @@ class _Context:
         return any(abs((a - b).days) < days for a, b in zip(mine, theirs, strict=True))
 
     def _wait_end(self, p: PastContact, days: int) -> datetime:
-        end = p.at + timedelta(days=days)
-        for z in self.zones:
-            local_day = p.at.astimezone(z).date() + timedelta(days=days)
-            end = max(end, local_to_utc(local_day, time(0), z, side="start"))
-        return end
+        return wait_end(p.at, days, self.zones)
 
     # -- the whole check at one instant ------------------------------------------------------
     def blocks(self, t: datetime, *, first_only: bool = False) -> list[_Block]:
@@ -534,49 +643,15 @@ class _Context:
     def _rule_block(self, r: Rule, t: datetime) -> str | None:
         a, b = self.attempt, self.borrower
         rt = r.type
-        if rt == "hold":
-            held = sorted(set(r.flags) & b.flags)
-            if not held or set(r.until_flags) & b.flags or a.purpose in r.allow_purposes:
-                return None
-            allowed = ", ".join(r.allow_purposes) or "nothing"
-            until = f" until {' or '.join(r.until_flags)}" if r.until_flags else ""
-            return (
-                f"hold for {', '.join(held)}{until}: {a.purpose} not allowed (allowed: {allowed})"
-            )
-        if rt == "channel_opt_out":
-            return f"the borrower opted out of {a.channel}" if a.channel in b.opted_out else None
-        if rt == "lawyer_only":
-            if a.party != "lawyer" and set(r.flags) & b.flags:
-                return f"the borrower is represented: contact the lawyer only, not {a.party}"
-            return None
-        if rt == "no_workplace":
-            if a.to_workplace and set(r.flags) & b.flags:
-                return "no contact at the borrower's workplace"
-            return None
-        if rt == "third_party":
-            if a.party != "third_party":
-                return None
-            if a.purpose not in r.allow_purposes:
-                return f"a third party may be contacted only to {', '.join(r.allow_purposes)}"
-            if r.require_unreachable and not b.unreachable:
-                return "a third party may be contacted only once the borrower is unreachable"
-            return None
-        if rt == "parties_allowed":
-            if a.party not in r.parties:
-                return f"{a.party} may not be contacted (only {', '.join(r.parties)})"
-            return None
-        if rt == "visit_staff":
-            assert r.min_staff is not None
-            if a.staff_count < r.min_staff:
-                return f"a field visit needs {r.min_staff} staff, {a.staff_count} planned"
-            return None
+        if rt in STATIC_RULE_TYPES:
+            return static_block(r, a, b)
         if rt == "daily_call_cap":
             assert r.max_calls is not None
             n = sum(
                 1
                 for p in self.history
                 if p.channel == "call"
-                and _counted(p, r.counts)
+                and counts_toward(p, r.counts)
                 and self._in_period(p, t, 1, rolling=False)
             )
             if n >= r.max_calls:
@@ -591,7 +666,7 @@ class _Context:
                 1
                 for p in self.history
                 if p.channel in r.channels
-                and _counted(p, r.counts)
+                and counts_toward(p, r.counts)
                 and self._same_debt(p, r.per)
                 and self._in_period(p, t, r.days, rolling=r.period == "rolling")
             )
@@ -657,19 +732,6 @@ class _Context:
                     return c.astimezone(UTC)
             lo, step = hi, timedelta(days=7)
         return None
-
-
-_STATIC = frozenset(
-    {
-        "hold",
-        "channel_opt_out",
-        "lawyer_only",
-        "no_workplace",
-        "third_party",
-        "parties_allowed",
-        "visit_staff",
-    }
-)
 
 
 def evaluate(
@@ -744,6 +806,8 @@ __all__ = [
     "CONTACT_OUTCOMES",
     "HORIZON",
     "NO_RULE_PACK",
+    "STATIC_RULE_TYPES",
+    "TIME_RULE_TYPES",
     "UNANSWERED_OUTCOMES",
     "Attempt",
     "BorrowerState",
@@ -751,5 +815,9 @@ __all__ = [
     "HolidayLookup",
     "PastContact",
     "applicable_packs",
+    "contact_rules",
+    "counts_toward",
     "evaluate",
+    "static_block",
+    "wait_end",
 ]
