@@ -8,7 +8,10 @@ that happened. It never commits: the caller's unit of work does. The accounts wh
 being kept (:meth:`CommitmentTracker.plan_active_accounts`) feed the daily run's
 ``plan_active`` flag, so a kept plan is never escalated.
 
-Storage of promises and plans in the ledger is not built yet; tests use an in-memory fake.
+Every change (a promise made, a plan agreed, kept, broken, completed, re-planned) is written to
+the repository's history with its business date (:meth:`CommitmentRepository.record_event`).
+The ledger implementation is :class:`arrears.adapters.db.commitments.SqlCommitmentRepository`
+(docs/commitments.md); the unit tests use an in-memory fake.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from arrears.domain.compliance.packs import CHANNELS
+from arrears.domain.money import format_minor
 from arrears.domain.plans import (
     CommitmentStatus,
     OfferPolicy,
+    PlanError,
     PromiseToPay,
     RepaymentPlan,
     ScheduledPayment,
@@ -29,20 +35,50 @@ from arrears.domain.plans import (
     replan,
 )
 
+#: Channels a promise to pay may be taken on: the contact channels, and ``web`` (the
+#: borrower's own self-service page).
+PROMISE_CHANNELS: tuple[str, ...] = (*CHANNELS, "web")
+
+#: Status of a commitment after each event.
+EVENT_STATUS: dict[str, CommitmentStatus] = {
+    "PromiseMade": CommitmentStatus.PENDING,
+    "PromiseKept": CommitmentStatus.KEPT,
+    "PromiseBroken": CommitmentStatus.BROKEN,
+    "PlanAgreed": CommitmentStatus.KEPT,
+    "PlanKept": CommitmentStatus.KEPT,
+    "PlanBroken": CommitmentStatus.BROKEN,
+    "PlanCompleted": CommitmentStatus.COMPLETED,
+    "PlanReplanned": CommitmentStatus.REPLANNED,
+}
+
 
 class CommitmentRepository(Protocol):
-    """Port: open promises and plans, payments per account, status updates."""
+    """Port: promises, plans, payments per account, status updates and their history."""
 
-    def open_promises(self) -> Sequence[tuple[PromiseToPay, CommitmentStatus]]:
-        """Promises not yet kept or broken, with their stored status."""
+    def account(self, account_id: str) -> tuple[str, int | None] | None:
+        """``(currency, balance_minor or None)`` of the account, or None if unknown."""
         ...
 
-    def open_plans(self) -> Sequence[RepaymentPlan]:
-        """Plans that are neither completed, broken nor re-planned."""
+    def open_promises(
+        self, account_id: str | None = None
+    ) -> Sequence[tuple[PromiseToPay, CommitmentStatus]]:
+        """Promises not yet kept or broken (of one account, or all), with their status."""
+        ...
+
+    def open_plans(self, account_id: str | None = None) -> Sequence[RepaymentPlan]:
+        """Plans that are neither completed, broken nor re-planned (of one account, or all)."""
+        ...
+
+    def get_plan(self, plan_id: str) -> RepaymentPlan | None:
+        """One plan, whatever its status, or None."""
         ...
 
     def payments(self, account_id: str) -> Sequence[tuple[date, int]]:
         """``(paid_on, amount_minor)`` of the account."""
+        ...
+
+    def add_promise(self, promise: PromiseToPay, channel: str | None) -> None:
+        """Insert a new promise, status pending."""
         ...
 
     def set_promise_status(self, promise_id: str, status: CommitmentStatus) -> None:
@@ -51,6 +87,12 @@ class CommitmentRepository(Protocol):
 
     def save_plan(self, plan: RepaymentPlan) -> None:
         """Insert or replace a plan (by ``plan_id``)."""
+        ...
+
+    def record_event(
+        self, name: str, commitment_id: str, account_id: str, on: date, status: CommitmentStatus
+    ) -> None:
+        """Append one event to the history (``status``: the commitment's status after it)."""
         ...
 
 
@@ -80,7 +122,14 @@ class CommitmentTracker:
         self.policy = policy
 
     def review(self, as_of: date) -> list[CommitmentEvent]:
-        """Evaluate every open promise and plan as of ``as_of``; store and return changes."""
+        """Evaluate every open promise and plan as of ``as_of``; store and return changes.
+
+        A promise is kept or broken, a plan broken or completed, as
+        :func:`~arrears.domain.plans.promise_status` and
+        :func:`~arrears.domain.plans.plan_status` decide with the policy's grace periods.
+        Each change is recorded in the history with ``as_of`` as its date. Reviewing the same
+        date twice changes nothing the second time.
+        """
         events: list[CommitmentEvent] = []
         for promise, old in self.repo.open_promises():
             new = promise_status(
@@ -91,18 +140,12 @@ class CommitmentTracker:
             )
             if new is not old:
                 self.repo.set_promise_status(promise.promise_id, new)
-                if new is CommitmentStatus.KEPT:
-                    events.append(
-                        CommitmentEvent(
-                            "PromiseKept", promise.promise_id, promise.account_id, as_of
-                        )
-                    )
-                elif new is CommitmentStatus.BROKEN:
-                    events.append(
-                        CommitmentEvent(
-                            "PromiseBroken", promise.promise_id, promise.account_id, as_of
-                        )
-                    )
+                name = {
+                    CommitmentStatus.KEPT: "PromiseKept",
+                    CommitmentStatus.BROKEN: "PromiseBroken",
+                }.get(new)
+                if name:
+                    events.append(self._record(name, promise.promise_id, promise.account_id, as_of))
         for plan in self.repo.open_plans():
             new = plan_status(
                 plan, self.repo.payments(plan.account_id), as_of, self.policy.plan_grace_days
@@ -116,8 +159,60 @@ class CommitmentTracker:
                 CommitmentStatus.KEPT: "PlanKept",
             }.get(new)
             if name:
-                events.append(CommitmentEvent(name, plan.plan_id, plan.account_id, as_of))
+                events.append(self._record(name, plan.plan_id, plan.account_id, as_of))
         return events
+
+    def record_promise(self, promise: PromiseToPay, channel: str | None = None) -> CommitmentEvent:
+        """Store a new promise to pay (status pending) and its ``PromiseMade`` event.
+
+        Raises
+        ------
+        LookupError
+            If the account is unknown.
+        arrears.domain.plans.PlanError
+            If ``channel`` is not one of :data:`PROMISE_CHANNELS`, the amount is above the
+            account's balance, or the account already has a pending promise (one promise at a
+            time: it must be kept or broken first, so that one payment never keeps two).
+        """
+        if channel is not None and channel not in PROMISE_CHANNELS:
+            raise PlanError(
+                f"channel must be one of {', '.join(PROMISE_CHANNELS)}, got {channel!r}"
+            )
+        self._check_account(promise.account_id, promise.amount_minor, "promise")
+        pending = self.repo.open_promises(promise.account_id)
+        if pending:
+            other = pending[0][0]
+            raise PlanError(
+                f"account {promise.account_id} already has a pending promise "
+                f"{other.promise_id} due {other.due_on.isoformat()}: one promise at a time"
+            )
+        self.repo.add_promise(promise, channel)
+        return self._record("PromiseMade", promise.promise_id, promise.account_id, promise.made_on)
+
+    def record_plan(self, plan: RepaymentPlan) -> CommitmentEvent:
+        """Store a newly agreed plan and its ``PlanAgreed`` event.
+
+        Raises
+        ------
+        LookupError
+            If the account is unknown.
+        arrears.domain.plans.PlanError
+            If the schedule does not add up (:func:`check_schedule`), its total is above the
+            account's balance, or the account already has an active plan (re-plan it instead).
+        """
+        if plan.status is not CommitmentStatus.KEPT or plan.replans or plan.replaces:
+            raise PlanError(f"plan {plan.plan_id}: a new plan starts kept, not re-planned")
+        check_schedule(plan.schedule, plan.agreed_on)
+        total = sum(p.amount_minor for p in plan.schedule)
+        self._check_account(plan.account_id, total, "plan")
+        active = self.repo.open_plans(plan.account_id)
+        if active:
+            raise PlanError(
+                f"account {plan.account_id} already has an active plan {active[0].plan_id}: "
+                "re-plan it instead"
+            )
+        self.repo.save_plan(plan)
+        return self._record("PlanAgreed", plan.plan_id, plan.account_id, plan.agreed_on)
 
     def replan(
         self,
@@ -128,16 +223,41 @@ class CommitmentTracker:
     ) -> tuple[RepaymentPlan, CommitmentEvent]:
         """Replace ``plan`` by a new plan with ``schedule``.
 
+        Records ``PlanReplanned`` for the old plan and ``PlanAgreed`` for the new one, both on
+        ``agreed_on``; returns the new plan and the ``PlanReplanned`` event.
+
         Raises
         ------
         arrears.domain.plans.PlanError
             When the plan was re-planned ``max_replans`` times already (hardship review
-            instead) or is completed.
+            instead), is completed or already re-planned, or the new schedule does not add up.
         """
+        if plan.status is CommitmentStatus.REPLANNED:
+            raise PlanError(f"plan {plan.plan_id} was already re-planned")
+        check_schedule(schedule, agreed_on)
+        self._check_account(plan.account_id, sum(p.amount_minor for p in schedule), "plan")
         old, new = replan(plan, new_id, schedule, agreed_on, max_replans=self.policy.max_replans)
         self.repo.save_plan(old)
         self.repo.save_plan(new)
-        return new, CommitmentEvent("PlanReplanned", plan.plan_id, plan.account_id, agreed_on)
+        event = self._record("PlanReplanned", plan.plan_id, plan.account_id, agreed_on)
+        self._record("PlanAgreed", new.plan_id, new.account_id, agreed_on)
+        return new, event
+
+    def _check_account(self, account_id: str, amount_minor: int, what: str) -> None:
+        found = self.repo.account(account_id)
+        if found is None:
+            raise LookupError(f"no account {account_id!r} in the ledger")
+        currency, balance = found
+        if balance is not None and amount_minor > balance:
+            raise PlanError(
+                f"{what} of {format_minor(amount_minor, currency)} {currency} is more than the "
+                f"account's balance ({format_minor(balance, currency)} {currency}): a {what} "
+                "never asks for more than is owed"
+            )
+
+    def _record(self, name: str, commitment_id: str, account_id: str, on: date) -> CommitmentEvent:
+        self.repo.record_event(name, commitment_id, account_id, on, EVENT_STATUS[name])
+        return CommitmentEvent(name, commitment_id, account_id, on)
 
     def plan_active_accounts(self, as_of: date) -> frozenset[str]:
         """Accounts with a plan being kept as of ``as_of`` (the strategy's ``plan_active``)."""
@@ -149,6 +269,41 @@ class CommitmentTracker:
             if status is CommitmentStatus.KEPT:
                 out.add(plan.account_id)
         return frozenset(out)
+
+
+def check_schedule(schedule: Sequence[ScheduledPayment], agreed_on: date) -> None:
+    """Check that a plan's schedule adds up.
+
+    Installments are numbered 1..n, due on or after ``agreed_on`` in strictly increasing
+    order, each amount > 0 and exactly ``principal + interest + fees`` (minor units, parts
+    >= 0).
+
+    Raises
+    ------
+    arrears.domain.plans.PlanError
+        Naming the first installment that breaks a rule.
+    """
+    if not schedule:
+        raise PlanError("a plan needs at least one installment")
+    previous: date | None = None
+    for k, p in enumerate(schedule, start=1):
+        if p.seq != k:
+            raise PlanError(f"installment {k} is numbered {p.seq}")
+        if p.due_on < agreed_on:
+            raise PlanError(
+                f"installment {k} is due {p.due_on.isoformat()}, before the plan was agreed "
+                f"({agreed_on.isoformat()})"
+            )
+        if previous is not None and p.due_on <= previous:
+            raise PlanError(f"installment {k} is not due after installment {k - 1}")
+        if p.amount_minor <= 0 or min(p.principal_minor, p.interest_minor, p.fees_minor) < 0:
+            raise PlanError(f"installment {k}: amounts must be > 0 (parts >= 0)")
+        if p.amount_minor != p.principal_minor + p.interest_minor + p.fees_minor:
+            raise PlanError(
+                f"installment {k}: amount {p.amount_minor} is not principal + interest + fees "
+                f"({p.principal_minor} + {p.interest_minor} + {p.fees_minor})"
+            )
+        previous = p.due_on
 
 
 def _with_status(plan: RepaymentPlan, status: CommitmentStatus) -> RepaymentPlan:
