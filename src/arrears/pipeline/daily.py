@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -167,7 +168,45 @@ def run_daily(
         in_arrears.select("account_id"), on="account_id", how="semi"
     )
     scored = feats.select("account_id").with_columns(model.score(feats).alias("score"))
-    scored = pl.concat([scored, _reason_frame(model, feats)], how="horizontal")
+    # Reason codes (TreeSHAP) are the costliest model call and only the decision rows need
+    # them: compute them on a worker thread (LightGBM releases the GIL) while the treatment,
+    # contact and offer stages run, and join them in before writing.
+    with ThreadPoolExecutor(1, thread_name_prefix="reason-codes") as pool:
+        reasons_job = pool.submit(_reason_frame, model, feats)
+        result = _decide_and_write(
+            frames, as_of, out_dir, assessed, in_arrears, scored, reasons_job,
+            packs=packs, is_holiday=is_holiday, model=model, input_sha256=input_sha256,
+            rules_sha256=rules_sha256, data_source=data_source, strategy=strategy,
+            scheme=scheme, on_stage_done=on_stage_done, plan_active=plan_active,
+            agents=agents, capacity_time_limit_s=capacity_time_limit_s,
+        )  # fmt: skip
+    return result
+
+
+def _decide_and_write(
+    frames: PortfolioFrames,
+    as_of: date,
+    out_dir: Path,
+    assessed: pl.DataFrame,
+    in_arrears: pl.DataFrame,
+    scored: pl.DataFrame,
+    reasons_job: Future[pl.DataFrame],
+    *,
+    packs: Sequence[RulePack],
+    is_holiday: HolidayLookup,
+    model: ScoringModel,
+    input_sha256: str,
+    rules_sha256: str,
+    data_source: str,
+    strategy: Strategy,
+    scheme: BucketScheme,
+    on_stage_done: StageHook,
+    plan_active: frozenset[str],
+    agents: Sequence[Agent] | None,
+    capacity_time_limit_s: float,
+) -> DailyResult:
+    """The stages after scoring (see :func:`run_daily`); ``reasons_job`` yields the reason
+    codes (``account_id, reason_1..3``) and is waited for just before decisions.csv."""
     afford = affordability(frames, as_of).rename({c: f"{c}_minor" for c in AFFORDABILITY_COLUMNS})
     on_stage_done(STAGES[1])
 
@@ -206,6 +245,7 @@ def run_daily(
     )
     on_stage_done(STAGES[3])
 
+    decided = decided.join(reasons_job.result(), on="account_id", how="left")
     decisions_out = decided.select(DECISION_COLUMNS).with_columns(pl.col("score").round(4))
     contacts_out = contacts.select(*PLAN_COLUMNS, *CAPACITY_COLUMNS).with_columns(
         pl.col("score").round(4)
@@ -243,12 +283,13 @@ def run_daily(
 
 
 def _reason_frame(model: ScoringModel, feats: pl.DataFrame) -> pl.DataFrame:
-    """``reason_1..3`` of each row: the model's reason codes, or empty text without them."""
+    """``account_id, reason_1..3`` of each row of ``feats``: the model's reason codes, or empty
+    text without them."""
     explain = getattr(model, "reasons", None)
     if explain is None:
-        return feats.select(pl.lit("").alias(c) for c in REASON_COLUMNS)
+        return feats.select("account_id", *(pl.lit("").alias(c) for c in REASON_COLUMNS))
     reasons: pl.DataFrame = explain(feats)
-    return reasons.select(REASON_COLUMNS)
+    return pl.concat([feats.select("account_id"), reasons.select(REASON_COLUMNS)], how="horizontal")
 
 
 def _offer_summary(offers: pl.DataFrame) -> dict[str, Any]:
