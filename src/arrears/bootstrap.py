@@ -7,21 +7,26 @@ settings.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from arrears.adapters.agents_file import load_agents
 from arrears.adapters.clock import SystemClock
+from arrears.adapters.db import commitments as commitment_db
 from arrears.adapters.db import decisions as decision_log
 from arrears.adapters.db import gate_repo, ledger
+from arrears.adapters.db.commitments import CommitmentRow, HistoryEntry, SqlCommitmentRepository
 from arrears.adapters.db.engine import create_engine
 from arrears.adapters.db.gate_repo import SqlGateUnitOfWork
 from arrears.adapters.db.migrate import upgrade_to_head
+from arrears.adapters.offers_file import OfferFileError, read_offer
 from arrears.adapters.packhistory import load_pack_ref, substitute
 from arrears.adapters.portfolio.reader import portfolio_sha256, read_portfolio
 from arrears.adapters.portfolio.schema import PortfolioFrames
@@ -36,6 +41,18 @@ from arrears.domain.agents import Agent
 from arrears.domain.audit import AuditEntry, ChainReport, verify_chain
 from arrears.domain.compliance.engine import Attempt, BorrowerState, Decision, PastContact
 from arrears.domain.compliance.packs import CHANNELS, RulePack
+from arrears.domain.money import MoneyError, format_minor, parse_minor
+from arrears.domain.plans import (
+    DEFAULT_OFFER_POLICY,
+    CommitmentStatus,
+    OfferPolicy,
+    OfferType,
+    PlanError,
+    PromiseToPay,
+    RepaymentPlan,
+    ScheduledPayment,
+    installment_schedule,
+)
 from arrears.domain.ports import Clock
 from arrears.domain.strategy import Strategy
 from arrears.pipeline.arms_report import ArmsReport, arms_report
@@ -52,6 +69,7 @@ from arrears.pipeline.portfolio_report import (
 )
 from arrears.pipeline.sim_report import write_comparison
 from arrears.pipeline.simulate import Comparison, SimPortfolio, compare, portfolio_from_frames
+from arrears.services.commitments import CommitmentEvent, CommitmentTracker
 from arrears.services.gate import (
     DEFAULT_LOOKBACK,
     ContactGate,
@@ -150,6 +168,10 @@ def run_daily_from_ledger(
     ``strategy_file`` is a strategy YAML (default ``strategies/default.yaml``); the day's
     decisions are recorded in the ledger's decision log (table ``decisions``).
 
+    Promises to pay and repayment plans are reviewed as of ``as_of`` first (their own
+    transaction, with the strategy's grace periods); the accounts whose plan is being kept are
+    passed to the run as ``plan_active`` (docs/commitments.md).
+
     Raises
     ------
     LookupError
@@ -174,6 +196,8 @@ def run_daily_from_ledger(
         if batch is None:
             raise LookupError("the ledger is empty: import a portfolio first (arrears import DIR)")
         strategy = load_strategy_for(frames, strategy_file)
+        # promises and plans reviewed as of the run date; a kept plan is never escalated
+        plan_active = review_for_daily(engine, as_of, strategy.offers, clock)
         result = run_daily(
             frames,
             as_of,
@@ -187,6 +211,7 @@ def run_daily_from_ledger(
             on_stage_done=on_stage_done,
             strategy=strategy,
             agents=agents,
+            plan_active=plan_active,
         )
         s = result.summary
         with engine.begin() as conn:
@@ -901,3 +926,388 @@ def run_portfolio_report(
         raise ValueError(f"--source must be ledger, uci or generated:N, got {source!r}")
     write_portfolio_report(report, out_dir)
     return report
+
+
+# ============================================================================================
+# Promises to pay and repayment plans (issue 5, part C). Wiring for `arrears ptp add`,
+# `arrears plan add|accept|replan`, `arrears commitments review|list|history` and the daily
+# run's plan_active accounts. One command = one transaction: a refused input writes nothing.
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What ``arrears commitments review`` did.
+
+    Attributes
+    ----------
+    events : list of CommitmentEvent
+        Promises kept or broken, plans broken or completed, as of ``as_of``.
+    rows : dict of str to CommitmentRow
+        The commitments the events are about, as stored after the review.
+    plan_active : frozenset of str
+        Accounts whose plan is being kept (held by the strategy's ``plan_active`` segment).
+    """
+
+    as_of: date
+    strategy: str
+    promise_grace_days: int
+    plan_grace_days: int
+    events: list[CommitmentEvent]
+    rows: dict[str, CommitmentRow]
+    plan_active: frozenset[str]
+
+
+_T = TypeVar("_T")
+
+
+def _new_commitment_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12].upper()}"
+
+
+def _in_commitments_uow(
+    settings: Settings,
+    policy: OfferPolicy,
+    clock: Clock,
+    work: Callable[[CommitmentTracker, Connection], _T],
+) -> _T:
+    """Run ``work`` in one transaction of the ledger (rolled back if it raises)."""
+    engine = open_ledger(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            return work(CommitmentTracker(SqlCommitmentRepository(conn, clock.now()), policy), conn)
+    finally:
+        engine.dispose()
+
+
+def _amount(text: str, currency: str, option: str) -> int:
+    try:
+        value = parse_minor(text, currency)
+    except MoneyError as exc:
+        raise PlanError(f"{option} {text!r}: {exc}") from None
+    if value <= 0:
+        raise PlanError(f"{option} {text!r}: must be more than zero")
+    return value
+
+
+def _currency_of(tracker: CommitmentTracker, account_id: str) -> str:
+    found = tracker.repo.account(account_id)
+    if found is None:
+        raise LookupError(f"no account {account_id!r} in the ledger (import a portfolio first)")
+    return found[0]
+
+
+def _commitment_strategy(strategy_file: Path | None) -> Strategy:
+    return load_strategy(strategy_file or DEFAULT_STRATEGY_FILE)
+
+
+def add_promise(
+    settings: Settings,
+    account_id: str,
+    amount: str,
+    due_on: date,
+    *,
+    made_on: date | None = None,
+    channel: str | None = None,
+    clock: Clock | None = None,
+) -> CommitmentRow:
+    """Record a promise to pay ``amount`` (decimal text, major units of the account's
+    currency) by ``due_on``; ``made_on`` defaults to today (UTC).
+
+    Raises
+    ------
+    LookupError
+        If the account is not in the ledger.
+    arrears.domain.plans.PlanError
+        If the amount is not a valid positive amount of the account's currency, is above the
+        balance, the due date is before ``made_on``, the channel is unknown, or the account
+        already has a pending promise. Nothing is written.
+    """
+    clock = clock or SystemClock()
+    made = made_on or clock.now().date()
+
+    def work(tracker: CommitmentTracker, conn: Connection) -> CommitmentRow:
+        currency = _currency_of(tracker, account_id)
+        minor = _amount(amount, currency, "--amount")
+        promise = PromiseToPay(_new_commitment_id("PTP"), account_id, minor, made, due_on)
+        tracker.record_promise(promise, channel)
+        return commitment_db.list_commitments(conn, ids=[promise.promise_id])[0]
+
+    return _in_commitments_uow(settings, DEFAULT_OFFER_POLICY, clock, work)
+
+
+def _plan_schedule(
+    n: int, total: int, first_due: date, installment: int | None, currency: str
+) -> tuple[ScheduledPayment, ...]:
+    """Interest-free schedule of ``total`` in ``n`` monthly installments (the last absorbs the
+    remainder); ``installment``, if given, must be its regular installment."""
+    try:
+        schedule = installment_schedule(total, n, first_due)
+    except PlanError as exc:
+        raise PlanError(f"--installments {n}: {exc}") from None
+    if installment is not None and installment != schedule[0].amount_minor:
+        last = schedule[-1].amount_minor
+        exact = (
+            f"{n} x {format_minor(last, currency)}"
+            if last == schedule[0].amount_minor
+            else f"{n - 1} x {format_minor(schedule[0].amount_minor, currency)} + "
+            f"{format_minor(last, currency)}"
+        )
+        raise PlanError(
+            f"the plan does not add up: {n} installments of {format_minor(installment, currency)} "
+            f"make {format_minor(n * installment, currency)} {currency}, not the "
+            f"{format_minor(total, currency)} agreed ({format_minor(total, currency)} in {n} "
+            f"installments is {exact})"
+        )
+    return schedule
+
+
+def add_plan(
+    settings: Settings,
+    account_id: str,
+    installments: int,
+    amount: str,
+    first_due: date,
+    *,
+    installment_amount: str | None = None,
+    agreed_on: date | None = None,
+    clock: Clock | None = None,
+) -> CommitmentRow:
+    """Record an interest-free repayment plan: ``amount`` (the total, decimal text) in
+    ``installments`` monthly installments from ``first_due``.
+
+    Raises
+    ------
+    LookupError
+        If the account is not in the ledger.
+    arrears.domain.plans.PlanError
+        If an amount is not valid for the account's currency, the plan does not add up
+        (``installment_amount`` is not its regular installment, 2..24 installments, first due
+        before ``agreed_on``), its total is above the balance, or the account already has an
+        active plan. Nothing is written.
+    """
+    clock = clock or SystemClock()
+    agreed = agreed_on or clock.now().date()
+
+    def work(tracker: CommitmentTracker, conn: Connection) -> CommitmentRow:
+        currency = _currency_of(tracker, account_id)
+        total = _amount(amount, currency, "--amount")
+        each = (
+            None
+            if installment_amount is None
+            else _amount(installment_amount, currency, "--installment-amount")
+        )
+        schedule = _plan_schedule(installments, total, first_due, each, currency)
+        plan = RepaymentPlan(_new_commitment_id("PLN"), account_id, agreed, schedule)
+        tracker.record_plan(plan)
+        return commitment_db.list_commitments(conn, ids=[plan.plan_id])[0]
+
+    return _in_commitments_uow(settings, DEFAULT_OFFER_POLICY, clock, work)
+
+
+def accept_offer(
+    settings: Settings,
+    offers_file: Path,
+    account_id: str,
+    offer_type: str = "installment_plan",
+    *,
+    agreed_on: date | None = None,
+    strategy_file: Path | None = None,
+    clock: Clock | None = None,
+) -> CommitmentRow:
+    """Record the plan of an ``installment_plan`` offer of ``offers.csv`` the borrower accepted.
+
+    The schedule is rebuilt exactly as the daily run built it (amount owed, installments, first
+    due date, the strategy's plan rate) and must match the row's installment and total.
+
+    Raises
+    ------
+    arrears.adapters.offers_file.OfferFileError
+        If the file or row is bad, or has no such offer (file, line, field, reason).
+    StrategyInvalid
+        For a bad strategy file.
+    LookupError
+        If the account is not in the ledger.
+    arrears.domain.plans.PlanError
+        If the offer type has no plan to accept, the row does not match the schedule, its
+        currency is not the account's, or :meth:`CommitmentTracker.record_plan` refuses it.
+    """
+    clock = clock or SystemClock()
+    agreed = agreed_on or clock.now().date()
+    if offer_type != OfferType.INSTALLMENT_PLAN.value:
+        raise PlanError(
+            f"--offer-type {offer_type!r}: only installment_plan offers can be accepted as a "
+            "plan for now (record other offers by hand with `arrears plan add`)"
+        )
+    row = read_offer(offers_file, account_id, offer_type)
+    strategy = _commitment_strategy(strategy_file)
+
+    def bad(field: str, reason: str) -> OfferFileError:
+        return OfferFileError(row.path, row.line, field, reason)
+
+    if row.first_due is None:
+        raise bad("first_due", "an installment plan needs its first due date")
+    try:
+        schedule = installment_schedule(
+            row.amount_owed_minor, row.installments, row.first_due, strategy.offers.plan_annual_rate
+        )
+    except PlanError as exc:
+        raise bad("installments", str(exc)) from None
+    total = sum(p.amount_minor for p in schedule)
+    if (schedule[0].amount_minor, total) != (row.installment_minor, row.total_minor):
+        c = row.currency
+        raise bad(
+            "installment_amount",
+            f"{format_minor(row.installment_minor, c)} {c} (total "
+            f"{format_minor(row.total_minor, c)}) does not match the schedule of "
+            f"{format_minor(row.amount_owed_minor, c)} in {row.installments} installments at "
+            f"{strategy.offers.plan_annual_rate} a year "
+            f"({format_minor(schedule[0].amount_minor, c)}, total {format_minor(total, c)}): "
+            "was the offer made under another --strategy?",
+        )
+
+    def work(tracker: CommitmentTracker, conn: Connection) -> CommitmentRow:
+        currency = _currency_of(tracker, account_id)
+        if currency != row.currency:
+            raise bad("currency", f"{row.currency} is not the account's currency {currency}")
+        plan = RepaymentPlan(_new_commitment_id("PLN"), account_id, agreed, schedule)
+        tracker.record_plan(plan)
+        return commitment_db.list_commitments(conn, ids=[plan.plan_id])[0]
+
+    return _in_commitments_uow(settings, strategy.offers, clock, work)
+
+
+def replan_plan(
+    settings: Settings,
+    plan_id: str,
+    installments: int,
+    amount: str,
+    first_due: date,
+    *,
+    agreed_on: date | None = None,
+    strategy_file: Path | None = None,
+    clock: Clock | None = None,
+) -> tuple[CommitmentRow, CommitmentRow]:
+    """Replace a plan by a new interest-free plan; returns ``(old plan, new plan)``.
+
+    Raises
+    ------
+    LookupError
+        If there is no such plan.
+    arrears.domain.plans.PlanError
+        If the plan is completed or already re-planned, was re-planned the strategy's
+        ``max_replans`` times (hardship review instead), or the new plan does not add up.
+    """
+    clock = clock or SystemClock()
+    agreed = agreed_on or clock.now().date()
+    strategy = _commitment_strategy(strategy_file)
+
+    def work(tracker: CommitmentTracker, conn: Connection) -> tuple[CommitmentRow, CommitmentRow]:
+        old = tracker.repo.get_plan(plan_id)
+        if old is None:
+            raise LookupError(f"no plan {plan_id!r} in the ledger")
+        currency = _currency_of(tracker, old.account_id)
+        total = _amount(amount, currency, "--amount")
+        schedule = _plan_schedule(installments, total, first_due, None, currency)
+        new, _ = tracker.replan(old, _new_commitment_id("PLN"), schedule, agreed)
+        rows = {
+            r.commitment_id: r
+            for r in commitment_db.list_commitments(conn, ids=[plan_id, new.plan_id])
+        }
+        return rows[plan_id], rows[new.plan_id]
+
+    return _in_commitments_uow(settings, strategy.offers, clock, work)
+
+
+def review_commitments(
+    settings: Settings,
+    as_of: date,
+    *,
+    strategy_file: Path | None = None,
+    clock: Clock | None = None,
+) -> ReviewOutcome:
+    """Review every open promise and plan as of ``as_of`` with the strategy's grace periods
+    and store the changes (what ``arrears daily`` does before planning).
+
+    Raises
+    ------
+    StrategyInvalid
+        For a bad strategy file.
+    """
+    clock = clock or SystemClock()
+    strategy = _commitment_strategy(strategy_file)
+
+    def work(tracker: CommitmentTracker, conn: Connection) -> ReviewOutcome:
+        events = tracker.review(as_of)
+        active = tracker.plan_active_accounts(as_of)
+        ids = sorted({e.commitment_id for e in events})
+        rows = {r.commitment_id: r for r in commitment_db.list_commitments(conn, ids=ids)}
+        p = strategy.offers
+        return ReviewOutcome(
+            as_of, strategy.name, p.promise_grace_days, p.plan_grace_days, events, rows, active
+        )
+
+    return _in_commitments_uow(settings, strategy.offers, clock, work)
+
+
+def review_for_daily(
+    engine: Engine, as_of: date, policy: OfferPolicy, clock: Clock
+) -> frozenset[str]:
+    """Review commitments as of the run date (own transaction) and return the accounts whose
+    plan is being kept: the daily run's ``plan_active``."""
+    with engine.begin() as conn:
+        tracker = CommitmentTracker(SqlCommitmentRepository(conn, clock.now()), policy)
+        tracker.review(as_of)
+        return tracker.plan_active_accounts(as_of)
+
+
+def list_commitments(
+    settings: Settings,
+    *,
+    status: str | None = None,
+    account_id: str | None = None,
+    kind: str | None = None,
+) -> list[CommitmentRow]:
+    """Promises and plans of the ledger, filtered by status, account or kind.
+
+    Raises
+    ------
+    ValueError
+        For an unknown status or kind.
+    """
+    if status is not None and status not in {s.value for s in CommitmentStatus}:
+        raise ValueError(
+            f"--status must be one of {', '.join(s.value for s in CommitmentStatus)}, "
+            f"got {status!r}"
+        )
+    if kind not in (None, "promise", "plan"):
+        raise ValueError(f"--kind must be promise or plan, got {kind!r}")
+    engine = open_ledger(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            return commitment_db.list_commitments(
+                conn, status=status, account_id=account_id, kind=kind
+            )
+    finally:
+        engine.dispose()
+
+
+def commitment_history(settings: Settings, key: str) -> list[HistoryEntry]:
+    """History of a promise or plan (by id) or of an account's commitments (by account id).
+
+    Raises
+    ------
+    LookupError
+        If nothing was ever recorded for ``key``.
+    """
+    engine = open_ledger(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = commitment_db.commitment_history(conn, commitment_id=key)
+            if not rows:
+                rows = commitment_db.commitment_history(conn, account_id=key)
+    finally:
+        engine.dispose()
+    if not rows:
+        raise LookupError(f"no promise, plan or account {key!r} with a recorded commitment")
+    return rows

@@ -19,7 +19,7 @@ from arrears.adapters.model_store import ModelStoreError
 from arrears.adapters.portfolio.errors import PortfolioInvalid
 from arrears.adapters.portfolio.uci import UCIFormatError
 from arrears.adapters.strategy_file import StrategyInvalid
-from arrears.cli import compliance, report_arms, simulate
+from arrears.cli import commitments, compliance, report_arms, simulate
 from arrears.cli import model as model_cli
 from arrears.cli import report as portfolio_report  # adds `arrears report portfolio`
 from arrears.config import load_settings
@@ -35,6 +35,7 @@ app = typer.Typer(
 rules_app = typer.Typer(help="Inspect the rule packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 compliance.register(app)  # explain, replay, audit verify, contact attempt|outcome
+commitments.register(app)  # ptp add, plan add|accept|replan, commitments review|list|history
 app.add_typer(report_arms.app, name="report")
 app.add_typer(model_cli.app, name="model")
 app.add_typer(simulate.app, name="simulate")
