@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -52,14 +53,20 @@ class FakeRepo:
     def add_promise(self, promise, channel):
         self.promises[promise.promise_id] = (promise, CommitmentStatus.PENDING)
 
-    def set_promise_status(self, promise_id, status):
-        self.promises[promise_id] = (self.promises[promise_id][0], status)
-
-    def save_plan(self, plan):
+    def add_plan(self, plan):
+        assert plan.plan_id not in self.plans
         self.plans[plan.plan_id] = plan
 
-    def record_event(self, name, commitment_id, account_id, on, status):
-        self.history.append((name, commitment_id, account_id, on, status))
+    def set_promise_statuses(self, changes):
+        for promise_id, status in changes:
+            self.promises[promise_id] = (self.promises[promise_id][0], status)
+
+    def set_plan_statuses(self, changes):
+        for plan_id, status in changes:
+            self.plans[plan_id] = dataclasses.replace(self.plans[plan_id], status=status)
+
+    def record_events(self, events):
+        self.history.extend(events)
 
 
 def test_review_marks_promises_and_plans_and_feeds_plan_active():
@@ -102,6 +109,7 @@ def test_replan_limit_comes_from_the_policy():
     repo.accounts["A1"] = ("USD", None)
     sched = installment_schedule(20_000, 2, date(2026, 1, 10))
     plan = RepaymentPlan("L1", "A1", date(2026, 1, 1), sched)
+    repo.plans["L1"] = plan
     tracker = CommitmentTracker(repo, OfferPolicy(max_replans=1))
     sched = installment_schedule(20_000, 2, date(2026, 2, 10))
     new, event = tracker.replan(plan, "L2", sched, date(2026, 1, 12))

@@ -9,7 +9,8 @@ being kept (:meth:`CommitmentTracker.plan_active_accounts`) feed the daily run's
 ``plan_active`` flag, so a kept plan is never escalated.
 
 Every change (a promise made, a plan agreed, kept, broken, completed, re-planned) is written to
-the repository's history with its business date (:meth:`CommitmentRepository.record_event`).
+the repository's history with its business date (:meth:`CommitmentRepository.record_events`).
+A review writes its changes in three batched calls, whatever the number of commitments.
 The ledger implementation is :class:`arrears.adapters.db.commitments.SqlCommitmentRepository`
 (docs/commitments.md); the unit tests use an in-memory fake.
 """
@@ -38,6 +39,9 @@ from arrears.domain.plans import (
 #: Channels a promise to pay may be taken on: the contact channels, and ``web`` (the
 #: borrower's own self-service page).
 PROMISE_CHANNELS: tuple[str, ...] = (*CHANNELS, "web")
+
+#: One history row: ``(event name, commitment id, account id, business date, status after)``.
+HistoryRow = tuple[str, str, str, date, CommitmentStatus]
 
 #: Status of a commitment after each event.
 EVENT_STATUS: dict[str, CommitmentStatus] = {
@@ -81,18 +85,20 @@ class CommitmentRepository(Protocol):
         """Insert a new promise, status pending."""
         ...
 
-    def set_promise_status(self, promise_id: str, status: CommitmentStatus) -> None:
-        """Store a promise's new status."""
+    def add_plan(self, plan: RepaymentPlan) -> None:
+        """Insert a new plan with its schedule (a stored schedule is never rewritten)."""
         ...
 
-    def save_plan(self, plan: RepaymentPlan) -> None:
-        """Insert or replace a plan (by ``plan_id``)."""
+    def set_promise_statuses(self, changes: Sequence[tuple[str, CommitmentStatus]]) -> None:
+        """Store promises' new statuses: ``(promise_id, status)`` of existing promises."""
         ...
 
-    def record_event(
-        self, name: str, commitment_id: str, account_id: str, on: date, status: CommitmentStatus
-    ) -> None:
-        """Append one event to the history (``status``: the commitment's status after it)."""
+    def set_plan_statuses(self, changes: Sequence[tuple[str, CommitmentStatus]]) -> None:
+        """Store plans' new statuses: ``(plan_id, status)`` of existing plans."""
+        ...
+
+    def record_events(self, events: Sequence[HistoryRow]) -> None:
+        """Append events to the history, in order."""
         ...
 
 
@@ -131,6 +137,8 @@ class CommitmentTracker:
         date twice changes nothing the second time.
         """
         events: list[CommitmentEvent] = []
+        promise_changes: list[tuple[str, CommitmentStatus]] = []
+        plan_changes: list[tuple[str, CommitmentStatus]] = []
         for promise, old in self.repo.open_promises():
             new = promise_status(
                 promise,
@@ -139,27 +147,34 @@ class CommitmentTracker:
                 self.policy.promise_grace_days,
             )
             if new is not old:
-                self.repo.set_promise_status(promise.promise_id, new)
+                promise_changes.append((promise.promise_id, new))
                 name = {
                     CommitmentStatus.KEPT: "PromiseKept",
                     CommitmentStatus.BROKEN: "PromiseBroken",
                 }.get(new)
                 if name:
-                    events.append(self._record(name, promise.promise_id, promise.account_id, as_of))
+                    events.append(
+                        CommitmentEvent(name, promise.promise_id, promise.account_id, as_of)
+                    )
         for plan in self.repo.open_plans():
             new = plan_status(
                 plan, self.repo.payments(plan.account_id), as_of, self.policy.plan_grace_days
             )
             if new is plan.status:
                 continue
-            self.repo.save_plan(_with_status(plan, new))
+            plan_changes.append((plan.plan_id, new))
             name = {
                 CommitmentStatus.BROKEN: "PlanBroken",
                 CommitmentStatus.COMPLETED: "PlanCompleted",
                 CommitmentStatus.KEPT: "PlanKept",
             }.get(new)
             if name:
-                events.append(self._record(name, plan.plan_id, plan.account_id, as_of))
+                events.append(CommitmentEvent(name, plan.plan_id, plan.account_id, as_of))
+        if promise_changes:
+            self.repo.set_promise_statuses(promise_changes)
+        if plan_changes:
+            self.repo.set_plan_statuses(plan_changes)
+        self._record(events)
         return events
 
     def record_promise(self, promise: PromiseToPay, channel: str | None = None) -> CommitmentEvent:
@@ -187,7 +202,11 @@ class CommitmentTracker:
                 f"{other.promise_id} due {other.due_on.isoformat()}: one promise at a time"
             )
         self.repo.add_promise(promise, channel)
-        return self._record("PromiseMade", promise.promise_id, promise.account_id, promise.made_on)
+        event = CommitmentEvent(
+            "PromiseMade", promise.promise_id, promise.account_id, promise.made_on
+        )
+        self._record([event])
+        return event
 
     def record_plan(self, plan: RepaymentPlan) -> CommitmentEvent:
         """Store a newly agreed plan and its ``PlanAgreed`` event.
@@ -211,8 +230,10 @@ class CommitmentTracker:
                 f"account {plan.account_id} already has an active plan {active[0].plan_id}: "
                 "re-plan it instead"
             )
-        self.repo.save_plan(plan)
-        return self._record("PlanAgreed", plan.plan_id, plan.account_id, plan.agreed_on)
+        self.repo.add_plan(plan)
+        event = CommitmentEvent("PlanAgreed", plan.plan_id, plan.account_id, plan.agreed_on)
+        self._record([event])
+        return event
 
     def replan(
         self,
@@ -237,10 +258,10 @@ class CommitmentTracker:
         check_schedule(schedule, agreed_on)
         self._check_account(plan.account_id, sum(p.amount_minor for p in schedule), "plan")
         old, new = replan(plan, new_id, schedule, agreed_on, max_replans=self.policy.max_replans)
-        self.repo.save_plan(old)
-        self.repo.save_plan(new)
-        event = self._record("PlanReplanned", plan.plan_id, plan.account_id, agreed_on)
-        self._record("PlanAgreed", new.plan_id, new.account_id, agreed_on)
+        self.repo.set_plan_statuses([(old.plan_id, old.status)])
+        self.repo.add_plan(new)
+        event = CommitmentEvent("PlanReplanned", plan.plan_id, plan.account_id, agreed_on)
+        self._record([event, CommitmentEvent("PlanAgreed", new.plan_id, new.account_id, agreed_on)])
         return new, event
 
     def _check_account(self, account_id: str, amount_minor: int, what: str) -> None:
@@ -255,9 +276,14 @@ class CommitmentTracker:
                 "never asks for more than is owed"
             )
 
-    def _record(self, name: str, commitment_id: str, account_id: str, on: date) -> CommitmentEvent:
-        self.repo.record_event(name, commitment_id, account_id, on, EVENT_STATUS[name])
-        return CommitmentEvent(name, commitment_id, account_id, on)
+    def _record(self, events: Sequence[CommitmentEvent]) -> None:
+        if events:
+            self.repo.record_events(
+                [
+                    (e.name, e.commitment_id, e.account_id, e.on, EVENT_STATUS[e.name])
+                    for e in events
+                ]
+            )
 
     def plan_active_accounts(self, as_of: date) -> frozenset[str]:
         """Accounts with a plan being kept as of ``as_of`` (the strategy's ``plan_active``)."""
@@ -304,15 +330,3 @@ def check_schedule(schedule: Sequence[ScheduledPayment], agreed_on: date) -> Non
                 f"({p.principal_minor} + {p.interest_minor} + {p.fees_minor})"
             )
         previous = p.due_on
-
-
-def _with_status(plan: RepaymentPlan, status: CommitmentStatus) -> RepaymentPlan:
-    return RepaymentPlan(
-        plan.plan_id,
-        plan.account_id,
-        plan.agreed_on,
-        plan.schedule,
-        plan.replans,
-        status,
-        plan.replaces,
-    )

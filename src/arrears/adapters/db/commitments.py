@@ -29,6 +29,16 @@ from arrears.domain.plans import CommitmentStatus, PromiseToPay, RepaymentPlan, 
 
 _OPEN_PROMISE = CommitmentStatus.PENDING.value
 _OPEN_PLAN = CommitmentStatus.KEPT.value
+_SET_PROMISE_STATUS = (
+    promises.update()
+    .where(promises.c.promise_id == sa.bindparam("k_id"))
+    .values(status=sa.bindparam("k_status"))
+)
+_SET_PLAN_STATUS = (
+    repayment_plans.update()
+    .where(repayment_plans.c.plan_id == sa.bindparam("k_id"))
+    .values(status=sa.bindparam("k_status"))
+)
 
 
 class SqlCommitmentRepository:
@@ -140,54 +150,23 @@ class SqlCommitmentRepository:
             )
         )
 
-    def set_promise_status(self, promise_id: str, status: CommitmentStatus) -> None:
-        """Store a promise's new status.
+    def add_plan(self, plan: RepaymentPlan) -> None:
+        """Insert a plan and its schedule, in the account's currency.
 
         Raises
         ------
         LookupError
-            If there is no such promise.
+            If the account is unknown.
+        sqlalchemy.exc.IntegrityError
+            If the plan id exists (a stored schedule is never rewritten: re-plan instead).
         """
-        done = self.conn.execute(
-            promises.update()
-            .where(promises.c.promise_id == promise_id)
-            .values(status=CommitmentStatus(status).value)
-        )
-        if done.rowcount != 1:
-            raise LookupError(f"no promise {promise_id!r}")
-
-    def save_plan(self, plan: RepaymentPlan) -> None:
-        """Insert a plan with its schedule, or update a stored plan's status and re-plan count.
-
-        A stored schedule is never rewritten: a different schedule is a new plan (re-plan).
-
-        Raises
-        ------
-        LookupError
-            If the account of a new plan is unknown.
-        ValueError
-            If ``plan`` exists with a different account or schedule.
-        """
-        stored = self.get_plan(plan.plan_id)
-        if stored is not None:
-            if stored.account_id != plan.account_id or stored.schedule != plan.schedule:
-                raise ValueError(
-                    f"plan {plan.plan_id} exists with another account or schedule: re-plan "
-                    "instead of rewriting it"
-                )
-            self.conn.execute(
-                repayment_plans.update()
-                .where(repayment_plans.c.plan_id == plan.plan_id)
-                .values(status=plan.status.value, replans=plan.replans, replaces=plan.replaces)
-            )
-            return
         self.conn.execute(
             repayment_plans.insert().values(
                 plan_id=plan.plan_id,
                 account_id=plan.account_id,
                 currency=self._currency(plan.account_id),
                 agreed_on=plan.agreed_on,
-                status=plan.status.value,
+                status=CommitmentStatus(plan.status).value,
                 replans=plan.replans,
                 replaces=plan.replaces,
                 recorded_at=self.recorded_at,
@@ -210,20 +189,41 @@ class SqlCommitmentRepository:
                 ],
             )
 
-    def record_event(
-        self, name: str, commitment_id: str, account_id: str, on: date, status: CommitmentStatus
-    ) -> None:
-        """Append one event to ``commitment_events`` (``status``: the status after it)."""
-        self.conn.execute(
-            commitment_events.insert().values(
-                kind="promise" if name.startswith("Promise") else "plan",
-                commitment_id=commitment_id,
-                account_id=account_id,
-                event=name,
-                status=CommitmentStatus(status).value,
-                event_on=on,
-                recorded_at=self.recorded_at,
+    def set_promise_statuses(self, changes: Sequence[tuple[str, CommitmentStatus]]) -> None:
+        """Store promises' new statuses (one batched statement)."""
+        if changes:
+            self.conn.execute(
+                _SET_PROMISE_STATUS,
+                [{"k_id": k, "k_status": CommitmentStatus(v).value} for k, v in changes],
             )
+
+    def set_plan_statuses(self, changes: Sequence[tuple[str, CommitmentStatus]]) -> None:
+        """Store plans' new statuses (one batched statement)."""
+        if changes:
+            self.conn.execute(
+                _SET_PLAN_STATUS,
+                [{"k_id": k, "k_status": CommitmentStatus(v).value} for k, v in changes],
+            )
+
+    def record_events(self, events: Sequence[tuple[str, str, str, date, CommitmentStatus]]) -> None:
+        """Append ``(name, commitment_id, account_id, on, status_after)`` rows to
+        ``commitment_events``, in order (one batched insert)."""
+        if not events:
+            return
+        self.conn.execute(
+            commitment_events.insert(),
+            [
+                {
+                    "kind": "promise" if name.startswith("Promise") else "plan",
+                    "commitment_id": cid,
+                    "account_id": account,
+                    "event": name,
+                    "status": CommitmentStatus(status).value,
+                    "event_on": on,
+                    "recorded_at": self.recorded_at,
+                }
+                for name, cid, account, on, status in events
+            ],
         )
 
     # --- helpers -------------------------------------------------------------------------
