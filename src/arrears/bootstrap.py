@@ -1238,8 +1238,7 @@ def review_commitments(
     strategy = _commitment_strategy(strategy_file)
 
     def work(tracker: CommitmentTracker, conn: Connection) -> ReviewOutcome:
-        events = tracker.review(as_of)
-        active = tracker.plan_active_accounts(as_of)
+        events, active = tracker.review_day(as_of)
         ids = sorted({e.commitment_id for e in events})
         rows = {r.commitment_id: r for r in commitment_db.list_commitments(conn, ids=ids)}
         p = strategy.offers
@@ -1257,8 +1256,7 @@ def review_for_daily(
     plan is being kept: the daily run's ``plan_active``."""
     with engine.begin() as conn:
         tracker = CommitmentTracker(SqlCommitmentRepository(conn, clock.now()), policy)
-        tracker.review(as_of)
-        return tracker.plan_active_accounts(as_of)
+        return tracker.review_day(as_of)[1]
 
 
 def list_commitments(

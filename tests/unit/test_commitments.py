@@ -87,7 +87,8 @@ def test_review_marks_promises_and_plans_and_feeds_plan_active():
     tracker = CommitmentTracker(repo, OfferPolicy(promise_grace_days=3, plan_grace_days=5))
 
     assert tracker.plan_active_accounts(date(2026, 1, 20)) == frozenset({"A3"})
-    events = tracker.review(date(2026, 1, 20))
+    events, active = tracker.review_day(date(2026, 1, 20))
+    assert active == frozenset({"A3"})  # the same accounts, in the same pass
     assert {(e.name, e.commitment_id) for e in events} == {
         ("PromiseKept", "P1"),
         ("PromiseBroken", "P2"),

@@ -130,6 +130,14 @@ class CommitmentTracker:
     def review(self, as_of: date) -> list[CommitmentEvent]:
         """Evaluate every open promise and plan as of ``as_of``; store and return changes.
 
+        Same as ``review_day(as_of)[0]``.
+        """
+        return self.review_day(as_of)[0]
+
+    def review_day(self, as_of: date) -> tuple[list[CommitmentEvent], frozenset[str]]:
+        """Review as of ``as_of`` (see below) and return the changes and the accounts whose
+        plan is being kept after it (:meth:`plan_active_accounts`, in the same pass).
+
         A promise is kept or broken, a plan broken or completed, as
         :func:`~arrears.domain.plans.promise_status` and
         :func:`~arrears.domain.plans.plan_status` decide with the policy's grace periods.
@@ -137,6 +145,7 @@ class CommitmentTracker:
         date twice changes nothing the second time.
         """
         events: list[CommitmentEvent] = []
+        kept: set[str] = set()
         promise_changes: list[tuple[str, CommitmentStatus]] = []
         plan_changes: list[tuple[str, CommitmentStatus]] = []
         for promise, old in self.repo.open_promises():
@@ -160,6 +169,8 @@ class CommitmentTracker:
             new = plan_status(
                 plan, self.repo.payments(plan.account_id), as_of, self.policy.plan_grace_days
             )
+            if new is CommitmentStatus.KEPT:
+                kept.add(plan.account_id)
             if new is plan.status:
                 continue
             plan_changes.append((plan.plan_id, new))
@@ -175,7 +186,7 @@ class CommitmentTracker:
         if plan_changes:
             self.repo.set_plan_statuses(plan_changes)
         self._record(events)
-        return events
+        return events, frozenset(kept)
 
     def record_promise(self, promise: PromiseToPay, channel: str | None = None) -> CommitmentEvent:
         """Store a new promise to pay (status pending) and its ``PromiseMade`` event.

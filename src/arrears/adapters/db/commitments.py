@@ -241,23 +241,24 @@ class SqlCommitmentRepository:
         if not heads:
             return []
         sched: dict[str, list[ScheduledPayment]] = defaultdict(list)
+        i = plan_installments.c
         rows = self.conn.execute(
-            sa.select(plan_installments)
-            .join(repayment_plans, repayment_plans.c.plan_id == plan_installments.c.plan_id)
-            .where(*where)
-            .order_by(plan_installments.c.plan_id, plan_installments.c.seq)
-        )
-        for r in rows:
-            sched[r.plan_id].append(
-                ScheduledPayment(
-                    int(r.seq),
-                    r.due_on,
-                    int(r.amount_minor),
-                    int(r.principal_minor),
-                    int(r.interest_minor),
-                    int(r.fees_minor),
-                )
+            sa.select(
+                i.plan_id,
+                i.seq,
+                i.due_on,
+                i.amount_minor,
+                i.principal_minor,
+                i.interest_minor,
+                i.fees_minor,
             )
+            .join(repayment_plans, repayment_plans.c.plan_id == i.plan_id)
+            .where(*where)
+            .order_by(i.plan_id, i.seq)
+        )
+        # plain tuples: this loop reads every installment of every open plan
+        for plan_id, seq, due_on, amount, principal, interest, fees in rows.tuples():
+            sched[plan_id].append(ScheduledPayment(seq, due_on, amount, principal, interest, fees))
         return [
             RepaymentPlan(
                 h.plan_id,
@@ -283,8 +284,8 @@ class SqlCommitmentRepository:
             .where(payments.c.account_id.in_(sa.select(open_accounts.c.account_id)))
             .order_by(payments.c.account_id, payments.c.paid_on)
         )
-        for r in rows:
-            out[r.account_id].append((r.paid_on, int(r.amount_minor)))
+        for account_id, paid_on, amount in rows.tuples():
+            out[account_id].append((paid_on, amount))
         return out
 
 
