@@ -67,6 +67,7 @@ from arrears.pipeline.portfolio_report import (
     portfolio_report,
     write_portfolio_report,
 )
+from arrears.pipeline.ptp_model import load_default_model
 from arrears.pipeline.sim_report import write_comparison
 from arrears.pipeline.simulate import Comparison, SimPortfolio, compare, portfolio_from_frames
 from arrears.services.commitments import CommitmentEvent, CommitmentTracker
@@ -212,6 +213,9 @@ def run_daily_from_ledger(
             strategy=strategy,
             agents=agents,
             plan_active=plan_active,
+            # accounts the registered model cannot score (no delinquency history yet) get the
+            # first, logistic model; each decision row names the model that scored it
+            fallback_model=load_default_model(),
         )
         s = result.summary
         with engine.begin() as conn:
@@ -829,8 +833,6 @@ def simulation_portfolio(settings: Settings, spec: str, *, seed: int = 7) -> Sim
         version = model.version
     except ModelRefused:
         # the registered model needs fields this portfolio lacks: the first (logistic) model
-        from arrears.pipeline.ptp_model import load_default_model
-
         first = load_default_model()
         scores = feats.select("account_id").with_columns(first.score(feats).alias("score"))
         version = first.version

@@ -262,3 +262,27 @@ def test_rules_list_and_show():
     assert r.exit_code == 0 and "1006.6" in r.output and "08:00-21:00" in r.output
     r = runner.invoke(app, ["rules", "show", "NOPE"])
     assert r.exit_code == 2
+
+
+def test_accounts_the_registered_model_cannot_score_get_the_first_model(generated_run):
+    """Three weeks after the snapshot some accounts in arrears have no delinquency-history
+    cycle the registered model needs: the run still plans every account in arrears, scores
+    those with the first (logistic) model and names the model on each row."""
+    root = generated_run
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ARREARS_DATABASE_URL", f"sqlite:///{root}/ledger.db")
+    try:
+        r = runner.invoke(app, ["daily", "--as-of", "2026-12-20", "--out", str(root / "later")])
+    finally:
+        mp.undo()
+    assert r.exit_code == 0, r.output
+    rows = read_csv(root / "later" / "decisions.csv")
+    by_model = Counter(x["model_version"] for x in rows)
+    assert set(by_model) == {"ptp-gbm-v2", "ptp-logit-v1"}, by_model
+    assert all(x["score"] != "" for x in rows)
+    # reason codes come from the registered model's TreeSHAP; the first model gives none
+    assert all(x["reason_1"] for x in rows if x["model_version"] == "ptp-gbm-v2")
+    assert all(x["reason_1"] == "" for x in rows if x["model_version"] == "ptp-logit-v1")
+    summary = json.loads((root / "later" / "summary.json").read_text())
+    assert summary["model"]["accounts_by_model"] == dict(sorted(by_model.items()))
+    assert summary["accounts_in_arrears"] == len(rows)

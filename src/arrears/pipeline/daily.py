@@ -123,6 +123,7 @@ def run_daily(
     plan_active: frozenset[str] = frozenset(),
     agents: Sequence[Agent] | None = None,
     capacity_time_limit_s: float = 5.0,
+    fallback_model: ScoringModel | None = None,
 ) -> DailyResult:
     """Run the day's collection plan for ``frames`` as of ``as_of`` and write it to ``out_dir``.
 
@@ -152,6 +153,11 @@ def run_daily(
         sized to the day (:func:`arrears.pipeline.capacity.default_team`).
     capacity_time_limit_s : float
         CP-SAT deterministic time limit for placing calls (greedy above the size limit).
+    fallback_model : ScoringModel, optional
+        Scores the accounts ``model`` cannot (a model with ``feature_names`` refuses rows
+        where one of them is null, e.g. an account with no delinquency history yet); each
+        decision row's ``model_version`` names the model that scored it. Without it, such
+        accounts make ``model`` raise (``ModelRefused``) and nothing is written.
 
     Returns
     -------
@@ -167,12 +173,25 @@ def run_daily(
     feats = ledger_features(frames, as_of, assessed).join(
         in_arrears.select("account_id"), on="account_id", how="semi"
     )
-    scored = feats.select("account_id").with_columns(model.score(feats).alias("score"))
+    primary, rest = _split_scorable(model, fallback_model, feats)
+    scored = primary.select("account_id").with_columns(
+        model.score(primary).alias("score"), pl.lit(model.version).alias("model_version")
+    )
+    if rest.height and fallback_model is not None:
+        scored = pl.concat(
+            [
+                scored,
+                rest.select("account_id").with_columns(
+                    fallback_model.score(rest).alias("score"),
+                    pl.lit(fallback_model.version).alias("model_version"),
+                ),
+            ]
+        )
     # Reason codes (TreeSHAP) are the costliest model call and only the decision rows need
     # them: compute them on a worker thread (LightGBM releases the GIL) while the treatment,
     # contact and offer stages run, and join them in before writing.
     with ThreadPoolExecutor(1, thread_name_prefix="reason-codes") as pool:
-        reasons_job = pool.submit(_reason_frame, model, feats)
+        reasons_job = pool.submit(_reasons_of, model, primary, fallback_model, rest)
         result = _decide_and_write(
             frames, as_of, out_dir, assessed, in_arrears, scored, reasons_job,
             packs=packs, is_holiday=is_holiday, model=model, input_sha256=input_sha256,
@@ -226,7 +245,6 @@ def _decide_and_write(
             pl.col("arrears_minor"),
             pl.col("currency").replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64),
         ).alias("amount_due"),
-        pl.lit(model.version).alias("model_version"),
         *(
             amount_text(
                 pl.col(f"{c}_minor"),
@@ -280,6 +298,31 @@ def _decide_and_write(
     )
     on_stage_done(STAGES[4])
     return DailyResult(out_dir, summary, decisions_out, contacts_out, blocked_out, offers_out)
+
+
+def _split_scorable(
+    model: ScoringModel, fallback: ScoringModel | None, feats: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows ``model`` can score, rows left for ``fallback``): with a fallback, rows where a
+    feature of ``model.feature_names`` is null go to it; without one, every row stays."""
+    needed = [c for c in getattr(model, "feature_names", ()) if c in feats.columns]
+    if fallback is None or not needed:
+        return feats, feats.clear()
+    complete = pl.all_horizontal(pl.col(c).is_not_null() for c in needed)
+    return feats.filter(complete), feats.filter(~complete)
+
+
+def _reasons_of(
+    model: ScoringModel,
+    primary: pl.DataFrame,
+    fallback: ScoringModel | None,
+    rest: pl.DataFrame,
+) -> pl.DataFrame:
+    """Reason codes of the rows each model scored (see :func:`_reason_frame`)."""
+    out = _reason_frame(model, primary)
+    if rest.height and fallback is not None:
+        out = pl.concat([out, _reason_frame(fallback, rest)])
+    return out
 
 
 def _reason_frame(model: ScoringModel, feats: pl.DataFrame) -> pl.DataFrame:
@@ -362,7 +405,10 @@ def _summary(
         "contacts_by_channel": _counts(contacts, "channel") if contacts.height else {},
         "contacts_blocked": blocked.height,
         "blocked_by_rule": blocked_by_rule,
-        "model": {"version": model.version},
+        "model": {
+            "version": model.version,
+            "accounts_by_model": _counts(decided, "model_version") if decided.height else {},
+        },
         "rule_packs": [p.ref for p in packs],
         "rule_packs_sha256": rules_sha256,
         "strategy": strategy.name,
