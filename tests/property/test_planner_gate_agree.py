@@ -1,99 +1,613 @@
-"""Differential test: the batch planner and the gate's evaluate() agree on contact times.
+"""Differential test: the batch planner and the gate's evaluate() agree, contact by contact.
 
-The planner checks hours and no-contact days once per (jurisdiction, zone, channel) with the same
-domain code the gate uses. Here every planned contact is put to evaluate() at the start and at
-the last second of its window (a borrower with no history and no flags, so only the time rules
-can speak): it must pass. Every contact the planner refused for a time rule must be refused by
-evaluate() at every hour of that local day, naming the same rule.
+The planner (``plan_contacts``) decides a day's contacts in one vectorised pass; the gate
+decides one attempt at a time with ``evaluate()``. Here the day is replayed through
+``evaluate()`` the way the gate would see it: each borrower's contacts in the planner's
+priority order (highest arrears, then account id, then the path's channel order), with the
+borrower's imported outbound contact history (as the gate reads it: ``rpc``/``ptp`` are
+conversations) plus a reservation, made at the start of the local day, for every contact
+planned before. Then, for every contact:
+
+* planned with window ``[s, e)``: ``evaluate()`` allows it at every instant where a rule's
+  answer can change inside the window (every cap expiry, wait start and end derived from the
+  history, with the microsecond on either side) and at random instants; every such instant of
+  the time window before ``s`` is refused (the planner takes the first stretch allowed), and
+  so is ``e`` unless the time window ends there;
+* refused: ``evaluate()`` refuses it at the first instant it could have been made (the start
+  of its time window, or of the channel's planning window on a closed day) naming exactly the
+  planner's rule ids, in the same order, and refuses it at every other instant of the window.
+
+The time window is recomputed here from ``allowed_window`` and the channel's planning hours.
+Inputs: Hypothesis draws borrowers in every shipped jurisdiction and the US state overlays
+(known and unknown time zones, and one no pack covers), every status flag, opt-outs,
+histories around the plan day (conversations, unanswered calls, contacts on the day itself and
+after it, instants a microsecond either side of the 7-day boundaries), several accounts per
+borrower with arrears ties, treatment paths over every channel, on days with daylight-saving
+changes, a Sunday and an Irish public holiday; and a generated portfolio with its own history,
+flags and opt-outs.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
-import pytest
+from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import strategies as st
 
+from arrears.adapters.portfolio.schema import OUTCOMES
 from arrears.adapters.portfolio.synthetic import generate_portfolio
 from arrears.adapters.rulepacks import is_public_holiday, load_packs
-from arrears.domain.compliance.check import candidate_zones
-from arrears.domain.compliance.engine import Attempt, BorrowerState, evaluate
+from arrears.domain.compliance.check import allowed_window, candidate_zones, local_to_utc
+from arrears.domain.compliance.engine import (
+    Attempt,
+    BorrowerState,
+    Decision,
+    PastContact,
+    evaluate,
+)
+from arrears.domain.compliance.packs import BORROWER_FLAGS, RulePack, parse_pack
+from arrears.domain.strategy import CHANNEL_WINDOWS
 from arrears.pipeline.plan import plan_contacts
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 PACKS = load_packs(RULES)
-TIME_RULE_TYPES = {"contact_hours", "no_contact_days"}
-TIME_RULES = {r.id for p in PACKS for r in p.rules if r.type in TIME_RULE_TYPES}
+US = timedelta(microseconds=1)
+CHANNELS = ("call", "sms", "email", "letter", "app_push", "wechat", "visit")
+PATH_CHANNELS = ("call", "call", "call", "sms", "sms", *CHANNELS[2:])
 
 
-def planned(day: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    frames = generate_portfolio(3000, day, seed=11)
-    borrowers = frames.borrowers
-    decisions = frames.accounts.select("account_id", "borrower_id").with_columns(
-        pl.lit("plan_offer").alias("treatment"),  # call + email for everyone
-        pl.lit(0.5).alias("score"),
-        pl.lit(10_000, dtype=pl.Int64).alias("arrears_minor"),
-    )
-    empty_history = frames.contact_history.clear()
-    contacts, blocked = plan_contacts(
-        decisions, borrowers, empty_history, day, PACKS, is_public_holiday
-    )
-    return contacts, blocked, borrowers
+@dataclass(frozen=True)
+class Window:
+    start: datetime | None  # the time window: allowed hours within the planning hours
+    end: datetime | None
+    first: datetime  # first instant the contact could be made
+    day_start: datetime  # start of the local day in every candidate zone
 
 
-def state(row: dict) -> BorrowerState:
-    return BorrowerState(row["borrower_id"], row["jurisdiction"], row["timezone"] or None)
+def time_window(
+    day: date, jurisdiction: str, tz: str | None, channel: str, packs: Sequence[RulePack] = PACKS
+) -> Window:
+    zones = [ZoneInfo(z) for z in candidate_zones(jurisdiction, tz)]
+    lo, hi = (time.fromisoformat(x) for x in CHANNEL_WINDOWS[channel])
+    plan_s = max(local_to_utc(day, lo, z, side="start") for z in zones)
+    plan_e = min(local_to_utc(day, hi, z, side="end") for z in zones)
+    day_s = max(local_to_utc(day, time(0), z, side="start") for z in zones)
+    w = allowed_window(day, jurisdiction, tz, channel, packs, is_public_holiday)
+    if w.open:
+        assert w.start is not None and w.end is not None
+        s, e = max(w.start, plan_s), min(w.end, plan_e)
+        if s < e:
+            return Window(s, e, s, day_s)
+    return Window(None, None, max(plan_s, day_s), day_s)
 
 
-@pytest.mark.parametrize("day", [date(2026, 11, 29), date(2026, 11, 30), date(2026, 3, 8)])
-def test_planner_and_gate_agree_on_time_rules(day: date) -> None:
-    contacts, blocked, borrowers = planned(day)
-    info = {r["borrower_id"]: r for r in borrowers.iter_rows(named=True)}
-    assert contacts.height > 0
-    # one contact per (jurisdiction, zone, channel) is enough: the planner decides per combo
-    reps = contacts.unique(subset=["jurisdiction", "borrower_timezone", "channel"], keep="first")
-    for c in reps.iter_rows(named=True):
-        b = state(info[c["borrower_id"]])
-        start = datetime.fromisoformat(c["window_start"]).astimezone(UTC)
-        end = datetime.fromisoformat(c["window_end"]).astimezone(UTC)
-        for at in (start, end - timedelta(seconds=1)):
-            d = evaluate(
-                Attempt(b.borrower_id, c["account_id"], c["channel"], at),
-                [],
-                b,
-                PACKS,
-                is_public_holiday,
+def imported(history: pl.DataFrame) -> dict[str, list[PastContact]]:
+    """Outbound history per borrower, as the gate reads imported contact history."""
+    out: dict[str, list[PastContact]] = {}
+    for r in history.filter(pl.col("direction") == "outbound").iter_rows(named=True):
+        out.setdefault(r["borrower_id"], []).append(
+            PastContact(
+                at=r["started_at"],
+                channel=r["channel"],
+                account_id=r["account_id"],
+                outcome=r["outcome"],
+                agency_id=r["agent_id"] or "imported",
+                conversation=r["outcome"] in ("rpc", "ptp"),
             )
-            assert d.allowed, (c, at, d.rule_ids, d.reasons)
-    time_blocked = blocked.filter(
-        pl.col("rule_ids").str.split("|").list.eval(pl.element().is_in(list(TIME_RULES))).list.any()
-    )
-    reps = time_blocked.unique(
-        subset=["jurisdiction", "borrower_timezone", "channel"], keep="first"
-    )
-    for c in reps.iter_rows(named=True):
-        b = state(info[c["borrower_id"]])
-        planner_rules = set(c["rule_ids"].split("|"))
-        zone = ZoneInfo(candidate_zones(b.jurisdiction, b.timezone)[0])
-        for hour in range(24):
-            at = datetime(day.year, day.month, day.day, hour, 30, tzinfo=zone).astimezone(UTC)
-            d = evaluate(
-                Attempt(b.borrower_id, c["account_id"], c["channel"], at),
-                [],
-                b,
-                PACKS,
-                is_public_holiday,
-            )
-            assert not d.allowed, (c, at)
-        # the rules that close the whole day are the ones the planner named
-        noon = datetime(day.year, day.month, day.day, 12, 0, tzinfo=zone).astimezone(UTC)
-        d = evaluate(
-            Attempt(b.borrower_id, c["account_id"], c["channel"], noon),
-            [],
-            b,
-            PACKS,
-            is_public_holiday,
         )
-        assert set(d.rule_ids) & planner_rules, (c, d.rule_ids)
+    return out
+
+
+def breakpoints(
+    past: Sequence[PastContact], jurisdiction: str, tz: str | None, periods: Sequence[int]
+) -> set[datetime]:
+    """Every instant where a cap, a wait or a rolling period can start or stop counting."""
+    zones = [ZoneInfo(z) for z in candidate_zones(jurisdiction, tz)]
+    out: set[datetime] = set()
+    for p in past:
+        out.update((p.at, p.at + US))
+        for n in periods:
+            span = timedelta(days=n)
+            out.update((p.at + span, p.at + span - US, p.at - span, p.at - span + US))
+            for z in zones:
+                m = local_to_utc(p.at.astimezone(z).date() + span, time(0), z, side="start")
+                out.update((m, m - US))
+    return out
+
+
+def decide(
+    bid: str,
+    account: str,
+    channel: str,
+    at: datetime,
+    past: list[PastContact],
+    b: BorrowerState,
+    packs: Sequence[RulePack],
+) -> Decision:
+    return evaluate(Attempt(bid, account, channel, at), past, b, packs, is_public_holiday)
+
+
+def check_agreement(
+    day: date,
+    decisions: pl.DataFrame,
+    borrowers: pl.DataFrame,
+    history: pl.DataFrame,
+    fractions: Sequence[float] = (0.5,),
+    packs: Sequence[RulePack] = PACKS,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Replay the day through evaluate(); assert it agrees with the planner.
+
+    Returns the planner's ``contacts`` and ``blocked`` frames.
+    """
+    contacts, blocked = plan_contacts(decisions, borrowers, history, day, packs, is_public_holiday)
+    periods = sorted({r.days for p in packs for r in p.rules if r.days} | {1})
+    planned = {(r["account_id"], r["channel"]): r for r in contacts.iter_rows(named=True)}
+    refused = {(r["account_id"], r["channel"]): r for r in blocked.iter_rows(named=True)}
+    assert len(planned) == contacts.height and len(refused) == blocked.height
+    assert not set(planned) & set(refused)
+    flag_cols = [f for f in BORROWER_FLAGS if f in borrowers.columns]
+    states = {}
+    for r in borrowers.iter_rows(named=True):
+        opted = r.get("opt_out_channels") or ""
+        states[r["borrower_id"]] = BorrowerState(
+            r["borrower_id"],
+            r["jurisdiction"],
+            r["timezone"] or None,
+            flags=frozenset(f for f in flag_cols if r[f]),
+            opted_out=frozenset(c for c in opted.split("|") if c),
+        )
+    past_of = imported(history)
+    rows = []
+    for r in decisions.iter_rows(named=True):
+        for i, ch in enumerate(c for c in (r["channels"] or "").split("|") if c):
+            rows.append((r["borrower_id"], -r["arrears_minor"], r["account_id"], i, ch))
+    rows.sort()
+    seen = 0
+    for bid, _, account, _, channel in rows:
+        b = states[bid]
+        past = past_of.setdefault(bid, [])
+        w = time_window(day, b.jurisdiction, b.timezone, channel, packs)
+        key = (account, channel)
+        inside: list[datetime] = []
+        if w.start is not None and w.end is not None:
+            span = w.end - w.start
+            cands = breakpoints(past, b.jurisdiction, b.timezone, periods)
+            cands |= {w.start, w.end - US}
+            cands |= {w.start + span * f for f in fractions}
+            if key in planned:
+                p = planned[key]
+                cands |= {p["_start_utc"], p["_start_utc"] - US, p["_end_utc"], p["_end_utc"] - US}
+            inside = sorted(t for t in cands if w.start <= t < w.end)
+        if key in planned:
+            p = planned[key]
+            s, e = p["_start_utc"], p["_end_utc"]
+            assert w.start is not None and w.end is not None, (key, "planned on a closed day")
+            assert w.start <= s < e <= w.end, (key, s, e, w)
+            assert datetime.fromisoformat(p["window_start"]) == s
+            assert datetime.fromisoformat(p["window_end"]) == e
+            for t in inside:
+                d = decide(bid, account, channel, t, past, b, packs)
+                if s <= t < e:
+                    assert d.allowed, (key, "planned but the engine refuses", t, d.rule_ids, s, e)
+                elif t < s:
+                    assert not d.allowed, (key, "the window could start earlier", t, s)
+            if e < w.end:
+                d = decide(bid, account, channel, e, past, b, packs)
+                assert not d.allowed, (key, "the window could end later", e, w.end)
+            past.append(PastContact(w.day_start, channel, account, "reserved"))
+        else:
+            assert key in refused, (key, "neither planned nor refused")
+            got = refused[key]
+            d = decide(bid, account, channel, w.first, past, b, packs)
+            assert not d.allowed, (key, "refused but the engine allows", w.first)
+            assert tuple(got["rule_ids"].split("|")) == d.rule_ids, (
+                key,
+                got["rule_ids"],
+                d.rule_ids,
+                w.first,
+            )
+            assert got["reason"]
+            for t in inside:
+                d = decide(bid, account, channel, t, past, b, packs)
+                assert not d.allowed, (key, "refused but the engine allows", t)
+        seen += 1
+    assert seen == contacts.height + blocked.height
+    return contacts, blocked
+
+
+# --- Hypothesis: small portfolios built to reach every rule kind ------------------------------
+
+BORROWERS = [
+    ("CN", "Asia/Shanghai"),
+    ("TW", "Asia/Taipei"),
+    ("GB", "Europe/London"),
+    ("IE", "Europe/Dublin"),
+    ("US-MA", "America/New_York"),
+    ("US-MA", None),
+    ("US-WA", "America/Los_Angeles"),
+    ("US-NY-NYC", "America/New_York"),
+    ("US-NY-NYC", None),
+    ("US-CA", "America/Los_Angeles"),
+    ("US", None),
+    ("US-TX", None),
+    ("FR", "Europe/Paris"),  # no pack covers it: NO_RULE_PACK
+]
+DAYS = [
+    date(2026, 3, 8),  # New York springs forward
+    date(2026, 3, 17),  # St Patrick's Day: an Irish public holiday
+    date(2026, 10, 25),  # Europe falls back; a Sunday
+    date(2026, 11, 1),  # New York falls back; a Sunday
+    date(2026, 12, 1),
+]
+FLAG_CHOICES = [
+    "cease_communication",
+    "dispute_open",
+    "validation_sent",
+    "complaint_open",
+    "deceased",
+    "bankrupt",
+    "represented",
+    "vulnerable",
+    "hardship_pause",
+    "no_workplace_contact",
+]
+# anchors of the plan day's local time (hours) from which history instants are offset
+ANCHORS = [0, 8, 9, 10, 12.5, 18, 19.99, 21, 23.5]
+
+history_item = st.tuples(
+    # days from the plan date: mostly the edges of a 7-day period and the day itself
+    st.sampled_from([-8, -7, -7, -7, -6, -2, -1, 0, 0, 1, 7, 7]),
+    st.sampled_from(ANCHORS),
+    st.one_of(  # offset from the anchor
+        st.just(timedelta(0)),
+        st.sampled_from([-1, 1]).map(lambda us: timedelta(microseconds=us)),
+        st.integers(-300, 300).map(lambda m: timedelta(minutes=m)),
+    ),
+    st.sampled_from(["call", "call", "call", "sms", "email", "letter", "wechat"]),
+    st.sampled_from(OUTCOMES),
+    st.integers(0, 3),  # account index (3: none)
+    st.sampled_from(["outbound"] * 6 + ["inbound"]),
+    st.sampled_from([1, 1, 1, 3, 6, 7]),  # repeated that many times (a burst that fills a cap)
+    st.sampled_from([0, 1, 1]),  # days between repeats (0: the same day, an hour apart)
+)
+
+
+def borrower_spec(places: list[tuple[str, str | None]]) -> st.SearchStrategy:
+    """(place, flags, opted-out channels, accounts, history) of one borrower."""
+    return st.tuples(
+        st.sampled_from(places),
+        st.one_of(st.just(()), st.just(()), st.lists(st.sampled_from(FLAG_CHOICES), max_size=2)),
+        st.one_of(st.just(()), st.just(()), st.lists(st.sampled_from(CHANNELS), max_size=2)),
+        st.lists(  # accounts: (arrears, path channels)
+            st.tuples(
+                st.sampled_from([100, 100, 500, 2500]),
+                st.lists(st.sampled_from(PATH_CHANNELS), min_size=0, max_size=4, unique=True),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        st.lists(history_item, max_size=8),
+    )
+
+
+def build(day: date, specs: list) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    b_rows, d_rows, h_rows = [], [], []
+    for n, ((jur, tz), flags, opted, accounts, hist) in enumerate(specs):
+        bid = f"B{n:02d}"
+        b_rows.append(
+            {
+                "borrower_id": bid,
+                "jurisdiction": jur,
+                "timezone": tz,
+                **{f: f in flags for f in FLAG_CHOICES},
+                "opt_out_channels": "|".join(opted) or None,
+            }
+        )
+        for k, (arrears, path) in enumerate(accounts):
+            d_rows.append(
+                {
+                    "account_id": f"{bid}A{k}",
+                    "borrower_id": bid,
+                    "treatment": "call",
+                    "score": 0.5,
+                    "arrears_minor": arrears,
+                    "channels": "|".join(path),
+                }
+            )
+        zone = ZoneInfo(candidate_zones(jur, tz)[0])
+        for m, (dd, anchor, off, ch, outcome, acc, direction, repeat, step) in enumerate(hist):
+            local = datetime.combine(day + timedelta(days=dd), time(0), tzinfo=zone)
+            at = (local + timedelta(hours=anchor)).astimezone(UTC) + off
+            for k in range(repeat):
+                h_rows.append(
+                    {
+                        "contact_id": f"{bid}C{m}.{k}",
+                        "borrower_id": bid,
+                        "account_id": f"{bid}A{acc}" if acc < len(accounts) else None,
+                        "channel": ch,
+                        "direction": direction,
+                        "started_at": at - timedelta(days=k * step, hours=k * (1 - step)),
+                        "outcome": outcome,
+                        "agent_id": "A1" if ch == "call" else None,
+                    }
+                )
+    borrowers = pl.DataFrame(
+        b_rows,
+        schema={
+            "borrower_id": pl.String,
+            "jurisdiction": pl.String,
+            "timezone": pl.String,
+            **{f: pl.Boolean for f in FLAG_CHOICES},
+            "opt_out_channels": pl.String,
+        },
+    )
+    decisions = pl.DataFrame(
+        d_rows,
+        schema={
+            "account_id": pl.String,
+            "borrower_id": pl.String,
+            "treatment": pl.String,
+            "score": pl.Float64,
+            "arrears_minor": pl.Int64,
+            "channels": pl.String,
+        },
+    )
+    history = pl.DataFrame(
+        h_rows,
+        schema={
+            "contact_id": pl.String,
+            "borrower_id": pl.String,
+            "account_id": pl.String,
+            "channel": pl.String,
+            "direction": pl.String,
+            "started_at": pl.Datetime("us", "UTC"),
+            "outcome": pl.String,
+            "agent_id": pl.String,
+        },
+    )
+    return decisions, borrowers, history
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    st.sampled_from(DAYS),
+    st.lists(borrower_spec(BORROWERS), min_size=1, max_size=4),
+    st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=3),
+)
+def test_planner_and_gate_agree_on_every_rule(day, specs, fractions):
+    decisions, borrowers, history = build(day, specs)
+    contacts, blocked = check_agreement(day, decisions, borrowers, history, fractions)
+    for ids in blocked["rule_ids"]:  # coverage, shown by --hypothesis-show-statistics
+        for rid in ids.split("|"):
+            event(f"refused by {rid}")
+    for r in contacts.iter_rows(named=True):
+        w = time_window(day, r["jurisdiction"], r["borrower_timezone"] or None, r["channel"])
+        if (r["_start_utc"], r["_end_utc"]) != (w.start, w.end):
+            event("planned in a narrowed window")
+
+
+def test_a_conversation_and_the_caps_reach_the_plan():
+    """Examples the property must cover, spelled out: caps, waits and holds block or narrow."""
+    day = date(2026, 12, 1)
+    ny = ZoneInfo("America/New_York")
+    specs = [
+        # NYC: 3 contacts (any medium) in the last 7 days; the oldest expires at 10:00 today
+        (
+            ("US-NY-NYC", "America/New_York"),
+            (),
+            (),
+            [(100, ["call", "email"])],
+            [
+                (-7, 10, timedelta(0), "sms", "delivered", 0, "outbound", 1, 0),
+                (-2, 12, timedelta(0), "email", "delivered", 0, "outbound", 2, 0),
+            ],
+        ),
+        # US: a conversation about the debt 3 days ago: no calls on that account for 7 days
+        (
+            ("US-CA", None),
+            (),
+            (),
+            [(100, ["call", "sms"])],
+            [(-3, 12, timedelta(0), "call", "rpc", 0, "outbound", 1, 0)],
+        ),
+        # an open dispute: every collection contact held
+        (("GB", "Europe/London"), ("dispute_open",), (), [(100, ["call", "email"])], []),
+        # MA: 2 calls or texts per 7 days, one used yesterday, and two accounts want a call
+        (
+            ("US-MA", "America/New_York"),
+            (),
+            (),
+            [(500, ["call"]), (100, ["sms"])],
+            [(-1, 12, timedelta(0), "sms", "delivered", 3, "outbound", 1, 0)],
+        ),
+    ]
+    decisions, borrowers, history = build(day, specs)
+    check_agreement(day, decisions, borrowers, history)
+    contacts, blocked = plan_contacts(decisions, borrowers, history, day, PACKS, is_public_holiday)
+    ids = {(r["account_id"], r["channel"]): r["rule_ids"] for r in blocked.iter_rows(named=True)}
+    got = {(r["account_id"], r["channel"]): r for r in contacts.iter_rows(named=True)}
+    # NYC: the call waits until the sms of 7 days ago leaves the period; then the e-mail is
+    # the fourth contact in 7 days
+    call = got[("B00A0", "call")]
+    assert call["_start_utc"] == datetime(2026, 12, 1, 10, tzinfo=ny).astimezone(UTC)
+    assert ids[("B00A0", "email")] == "US-NY-NYC.ROLLING.3IN7"
+    assert ids[("B01A0", "call")] == "US.WAIT.CONVERSATION"
+    assert ("B01A0", "sms") in got
+    assert ids[("B02A0", "call")] == "ALL.HOLD.DISPUTE"
+    assert ids[("B02A0", "email")] == "ALL.HOLD.DISPUTE"
+    assert ("B03A0", "call") in got
+    assert ids[("B03A1", "sms")] == "US-MA.ROLLING.2IN7"
+
+
+# --- unusual packs: every parameter the shipped packs leave at one value ----------------------
+
+
+def _rule(rid: str, rtype: str, params: dict, **extra: object) -> dict:
+    return {
+        "id": rid,
+        "type": rtype,
+        "kind": "house_policy",
+        "description": rid,
+        "source": {"instrument": "test", "provision": rid},
+        "effective_from": extra.get("effective_from", date(2020, 1, 1)),
+        "effective_to": extra.get("effective_to"),
+        "params": params,
+    }
+
+
+def _cap(
+    rid: str, limit: int, days: int, channels: list[str], when: dict | None = None, **params: object
+) -> dict:
+    params = {"max": limit, "days": days, "channels": channels, **params}
+    return _rule(rid, "rolling_cap", params, **(when or {}))
+
+
+ODD_PACKS = [
+    parse_pack(
+        {
+            "id": "QALL",
+            "version": "1",
+            "applies_to": ["*"],
+            "rules": [
+                _rule("QALL.OPT_OUT", "channel_opt_out", {}),
+                _rule("QALL.HOLD", "hold", {"flags": ["vulnerable", "hardship_pause"]}),
+                _rule("QALL.LAWYER", "lawyer_only", {"flags": ["represented"]}),
+            ],
+        },
+        "test",
+    ),
+    parse_pack(
+        {
+            "id": "Q1",
+            "version": "1",
+            "applies_to": ["GB", "US"],
+            "rules": [
+                _rule(
+                    "Q1.HOURS",
+                    "contact_hours",
+                    {
+                        "channels": ["call", "sms", "email", "visit"],
+                        "start": "08:00",
+                        "end": "21:00",
+                    },
+                ),
+                _rule(
+                    "Q1.DAYS",
+                    "no_contact_days",
+                    {"channels": ["call"], "weekdays": ["sat"], "public_holidays": True},
+                ),
+                _rule(
+                    "Q1.WAIT", "wait_after_conversation", {"days": 2, "channels": ["call", "sms"]}
+                ),
+                _cap("Q1.CONNECTED", 2, 1, ["call"], counts="connected"),
+                _cap(
+                    "Q1.CONV",
+                    1,
+                    3,
+                    ["call", "sms", "email"],
+                    counts="conversations",
+                    per="account",
+                    period="local_day",
+                ),
+                _cap("Q1.UNANSWERED", 2, 2, ["call"], counts="unanswered", per="number"),
+                _cap("Q1.NONE", 0, 1, ["wechat"]),
+                _cap("Q1.ONE", 1, 1, ["letter", "app_push"]),
+                _rule("Q1.DAILY", "daily_call_cap", {"max_calls": 2, "counts": "connected"}),
+                _rule("Q1.DAILY2", "daily_call_cap", {"max_calls": 3, "counts": "attempts"}),
+                _rule(
+                    "Q1.HOLD",
+                    "hold",
+                    {
+                        "flags": ["dispute_open"],
+                        "until_flags": ["validation_sent"],
+                        "allow_purposes": ["validation_notice"],
+                    },
+                ),
+                _rule("Q1.PARTIES", "parties_allowed", {"parties": ["borrower", "lawyer"]}),
+                _rule("Q1.WORK", "no_workplace", {}),
+                _cap("Q1.LATER", 0, 1, ["call", "sms"], {"effective_from": date(2027, 1, 1)}),
+                _cap("Q1.EXPIRED", 0, 1, ["call", "sms"], {"effective_to": date(2025, 12, 31)}),
+            ],
+        },
+        "test",
+    ),
+    parse_pack(
+        {
+            "id": "Q2",
+            "version": "1",
+            "applies_to": ["US-MA"],
+            "rules": [
+                _rule(
+                    "Q2.HOURS",
+                    "contact_hours",
+                    {"channels": ["call"], "start": "10:00", "end": "18:00"},
+                ),
+                _cap("Q2.WEEK", 3, 7, ["call", "sms", "email", "letter", "app_push", "wechat"]),
+            ],
+        },
+        "test",
+    ),
+]
+ODD_BORROWERS = [
+    ("GB", "Europe/London"),
+    ("US-MA", "America/New_York"),
+    ("US-MA", None),
+    ("US", None),
+    ("US-NY-NYC", "America/New_York"),
+    ("TW", "Asia/Taipei"),  # no pack covers it here
+]
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    st.sampled_from([*DAYS, date(2026, 12, 5)]),  # and a Saturday
+    st.lists(borrower_spec(ODD_BORROWERS), min_size=1, max_size=4),
+    st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=3),
+)
+def test_planner_and_gate_agree_on_unusual_packs(day, specs, fractions):
+    """Per-borrower waits across channels, caps of 0 and 1, every count basis and period,
+    rules not yet or no longer in force, an overlay narrowing the hours: still the engine's."""
+    decisions, borrowers, history = build(day, specs)
+    contacts, blocked = check_agreement(day, decisions, borrowers, history, fractions, ODD_PACKS)
+    for ids in blocked["rule_ids"]:
+        for rid in ids.split("|"):
+            event(f"refused by {rid}")
+            assert rid not in ("Q1.LATER", "Q1.EXPIRED")
+    for r in contacts.iter_rows(named=True):
+        w = time_window(
+            day, r["jurisdiction"], r["borrower_timezone"] or None, r["channel"], ODD_PACKS
+        )
+        if (r["_start_utc"], r["_end_utc"]) != (w.start, w.end):
+            event("planned in a narrowed window")
+
+
+# --- a generated portfolio, with the generator's own histories, flags and opt-outs -------------
+
+
+def test_planner_and_gate_agree_on_a_generated_portfolio():
+    day = date(2026, 11, 29)  # a Sunday: Irish calls are closed all day
+    frames = generate_portfolio(700, day, seed=11)
+    paths = ["call|email", "sms|call", "call", "email|letter", "app_push|sms", "wechat|call"]
+    decisions = frames.accounts.select("account_id", "borrower_id").with_columns(
+        pl.lit("call").alias("treatment"),
+        pl.lit(0.5).alias("score"),
+        (pl.int_range(pl.len()) % 3 * 1000).cast(pl.Int64).alias("arrears_minor"),
+        pl.Series("channels", [paths[i % len(paths)] for i in range(frames.accounts.height)]),
+    )
+    contacts, blocked = check_agreement(day, decisions, frames.borrowers, frames.contact_history)
+    assert contacts.height > 0 and blocked.height > 0
