@@ -1,10 +1,11 @@
 """Plans and forbearance: exact schedules, affordability, APR, settlement bounds, legal caps,
-promises to pay and plans tracked (kept, broken with grace, re-planned)."""
+promises to pay and plans tracked (kept, broken with grace, re-planned); the schedule-free
+figures of the daily run (OfferTerms) held to the full schedules."""
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,8 @@ from arrears.domain.plans import (
     CommitmentStatus,
     FeeNotAllowed,
     LegalLimits,
+    Offer,
+    OfferTerms,
     OfferType,
     PlanError,
     ProductCap,
@@ -23,7 +26,10 @@ from arrears.domain.plans import (
     RateCap,
     RepaymentPlan,
     SettlementBounds,
+    _rate_arithmetic,
+    add_months,
     affordable_plan,
+    affordable_plan_terms,
     affordable_settlement,
     cap_check,
     installment_schedule,
@@ -33,6 +39,7 @@ from arrears.domain.plans import (
     replan,
     settlement,
     term_extension,
+    term_extension_terms,
     waiver_plan,
 )
 from arrears.pipeline.offers import apr_percent
@@ -217,3 +224,133 @@ def test_fast_largest_installment_equals_the_schedule(amount, n, rate):
         assert _largest_amount(amount, n, rate) is None
         return
     assert _largest_amount(amount, n, rate) == max(p.amount_minor for p in sched)
+
+
+# --- the schedule-free figures the daily run uses are the schedule's ------------------------
+
+RATES = [
+    Decimal(0),
+    Decimal("0.05"),
+    Decimal("0.0799"),
+    Decimal("0.123456789"),
+    Decimal("0.18"),
+    Decimal("0.24"),
+    Decimal("0.36"),
+    Decimal(3),
+    Decimal(13),  # a periodic rate above 1: the Decimal path throughout
+]
+
+
+def old_plan(amount, aff, start, rate, lo, hi):
+    """The plan search as it was: bisection on the largest installment of full schedules."""
+
+    def largest(n):
+        try:
+            return max(p.amount_minor for p in installment_schedule(amount, n, start, rate))
+        except PlanError:
+            return None
+
+    for target, label in ((aff.low_minor, "low"), (aff.high_minor, "high")):
+        top = largest(hi)
+        if top is None or top > target:
+            continue
+        a, b = lo, hi
+        while a < b:
+            mid = (a + b) // 2
+            got = largest(mid)
+            if got is not None and got <= target:
+                b = mid
+            else:
+                a = mid + 1
+        return b, label
+    return None
+
+
+amounts = st.one_of(
+    st.integers(1, 300), st.integers(1, 10**6), st.integers(1, 10**11), st.integers(1, 10**22)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(amounts, st.integers(2, 120), st.sampled_from(RATES))
+def test_level_terms_are_the_schedules_first_and_last_installments(amount, n, rate):
+    try:
+        s = installment_schedule(amount, n, D0, rate, max_installments=120)
+    except PlanError:
+        assert _rate_arithmetic(rate).terms(amount, n) is None
+        return
+    assert all(p.amount_minor == s[0].amount_minor for p in s[:-1])
+    assert _rate_arithmetic(rate).terms(amount, n) == (s[0].amount_minor, s[-1].amount_minor)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amounts,
+    st.integers(0, 200_000),
+    st.integers(0, 200_000),
+    st.sampled_from(RATES),
+    st.integers(2, 24),
+    st.integers(2, 24),
+)
+def test_plan_terms_are_the_plan_the_old_search_finds(amount, a, b, rate, x, y):
+    lo, hi = min(x, y), max(x, y)
+    aff = Affordability(min(a, b), max(a, b))
+    offer = affordable_plan(amount, aff, D0, rate, min_installments=lo, max_installments=hi)
+    terms = affordable_plan_terms(amount, aff, D0, rate, min_installments=lo, max_installments=hi)
+    found = old_plan(amount, aff, add_months(D0, 1), rate, lo, hi)
+    if found is None:
+        assert offer is None and terms is None
+        return
+    assert offer is not None and terms is not None
+    assert (offer.installments, found[1] in offer.note) == (found[0], True)
+    assert terms == OfferTerms.of(offer)
+    # the figures offers.csv is written from agree with the full offer's
+    for name in ("max_installment_minor", "total_paid_minor", "cost_of_credit_minor"):
+        assert getattr(terms, name) == getattr(offer, name), name
+    assert terms.cash_flows() == offer.cash_flows()
+    assert apr_percent(terms) == apr_percent(offer)
+
+
+@settings(max_examples=150, deadline=None)
+@given(amounts, st.integers(0, 130), st.integers(-1, 20), st.sampled_from(RATES))
+def test_term_extension_terms_are_the_extension(amount, remaining, extra, rate):
+    try:
+        offer = term_extension(amount, remaining, extra, D0, rate)
+    except PlanError:
+        with pytest.raises(PlanError):
+            term_extension_terms(amount, remaining, extra, D0, rate)
+        return
+    assert term_extension_terms(amount, remaining, extra, D0, rate) == OfferTerms.of(offer)
+
+
+@settings(max_examples=300, deadline=None)
+@given(amounts, st.integers(2, 24), st.sampled_from(RATES[1:]), st.integers(0, 400))
+def test_surely_fits_never_admits_a_plan_that_does_not_fit(amount, n, rate, slack):
+    arithmetic = _rate_arithmetic(rate)
+    regular = arithmetic.regular(amount, n)
+    target = regular + slack
+    if arithmetic.surely_fits(amount, n, regular, target):
+        s = installment_schedule(amount, n, D0, rate)  # exists
+        assert max(p.amount_minor for p in s) <= target
+
+
+def test_schedule_figures_follow_the_decimal_context():
+    # a coarser context changes Decimal's interest products; the fast path follows it
+    with localcontext() as ctx:
+        ctx.prec = 9
+        for amount in (123_456_789, 987_654_321_123, 5_000):
+            s = installment_schedule(amount, 12, D0, Decimal("0.0799"))
+            assert _rate_arithmetic(Decimal("0.0799")).terms(amount, 12) == (
+                s[0].amount_minor,
+                s[-1].amount_minor,
+            )
+
+
+def test_offer_terms_refuse_a_schedule_with_a_fee():
+    s = installment_schedule(10_000, 3, D0, fees={"setup": 500}, allowed_fees={"setup"})
+    offer = Offer(OfferType.INSTALLMENT_PLAN, 10_000, 10_000, s, D0)
+    with pytest.raises(PlanError, match="not level"):
+        OfferTerms.of(offer)
+    holiday = OfferTerms.of(payment_holiday(90_000, D0, 3))
+    assert (holiday.installments, holiday.total_paid_minor, holiday.first_due) == (0, 0, None)
+    assert apr_percent(holiday) is None and holiday.cash_flows() == [(0, 90_000)]

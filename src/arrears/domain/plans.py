@@ -28,8 +28,17 @@ import calendar
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    getcontext,
+    localcontext,
+)
 from enum import StrEnum
+from functools import lru_cache
 
 MIN_INSTALLMENTS = 2
 MAX_INSTALLMENTS = 24
@@ -157,6 +166,102 @@ class Offer:
         return flows
 
 
+@dataclass(frozen=True, slots=True)
+class OfferTerms:
+    """An offer's figures without its schedule rows (what the daily run writes to offers.csv).
+
+    Every installment but the last equals the first (the offers of the daily run carry no
+    fees), so the first and last installments, their count and the first due date give the
+    whole schedule: the same figures as the :class:`Offer` (``OfferTerms.of(offer)``), which
+    the ``*_terms`` functions compute without building it.
+
+    Attributes
+    ----------
+    offer_type : OfferType
+    amount_owed_minor, financed_minor : int
+        As in :class:`Offer`.
+    installments : int
+        Number of payments (0 for a payment holiday).
+    installment_minor, last_installment_minor : int
+        The first (regular) and the last installment (0 without a schedule).
+    start_on : date
+    first_due : date or None
+        Due date of installment 1 (None without a schedule); installment ``k`` falls due
+        ``k - 1`` months later, as in :func:`installment_schedule`.
+    discount_minor, waived_minor, holiday_months, note
+        As in :class:`Offer`.
+    """
+
+    offer_type: OfferType
+    amount_owed_minor: int
+    financed_minor: int
+    installments: int
+    installment_minor: int
+    last_installment_minor: int
+    start_on: date
+    first_due: date | None
+    discount_minor: int = 0
+    waived_minor: int = 0
+    holiday_months: int = 0
+    note: str = ""
+
+    @classmethod
+    def of(cls, offer: Offer) -> OfferTerms:
+        """The terms of a built offer.
+
+        Raises
+        ------
+        PlanError
+            If an installment other than the last differs from the first (a fee on
+            installment 1): such a schedule has no terms.
+        """
+        s = offer.schedule
+        if any(p.amount_minor != s[0].amount_minor for p in s[1:-1]):
+            raise PlanError("the schedule is not level: its terms cannot describe it")
+        return cls(
+            offer.offer_type,
+            offer.amount_owed_minor,
+            offer.financed_minor,
+            len(s),
+            s[0].amount_minor if s else 0,
+            s[-1].amount_minor if s else 0,
+            offer.start_on,
+            s[0].due_on if s else None,
+            offer.discount_minor,
+            offer.waived_minor,
+            offer.holiday_months,
+            offer.note,
+        )
+
+    @property
+    def max_installment_minor(self) -> int:
+        """The largest installment (what affordability is checked against)."""
+        return max(self.installment_minor, self.last_installment_minor)
+
+    @property
+    def total_paid_minor(self) -> int:
+        """Everything the borrower pays under the offer."""
+        if not self.installments:
+            return 0
+        return self.installment_minor * (self.installments - 1) + self.last_installment_minor
+
+    @property
+    def cost_of_credit_minor(self) -> int:
+        """Interest and fees the offer itself charges: total paid less the amount financed."""
+        return self.total_paid_minor - self.financed_minor if self.installments else 0
+
+    def cash_flows(self) -> list[tuple[int, int]]:
+        """The flows of :meth:`Offer.cash_flows`: ``(0, +financed)`` then ``(k, -installment)``."""
+        flows = [(0, self.financed_minor)]
+        if self.first_due is None or not self.installments:
+            return flows
+        m = (self.first_due.year - self.start_on.year) * 12
+        m += self.first_due.month - self.start_on.month
+        flows.extend((m + k, -self.installment_minor) for k in range(self.installments - 1))
+        flows.append((m + self.installments - 1, -self.last_installment_minor))
+        return flows
+
+
 def add_months(anchor: date, months: int) -> date:
     """``anchor`` plus calendar months, the day clamped to the month's end (31 Jan + 1 = 28 Feb)."""
     total = anchor.month - 1 + months
@@ -262,70 +367,248 @@ def installment_schedule(
     return tuple(rows)
 
 
+_TEN_19 = 10**19
+_TEN_40 = 10**40
+
+
+class _RateArithmetic:
+    """The arithmetic of :func:`installment_schedule` for one annual rate, prepared once.
+
+    The plan search and the schedule-free offer figures (:class:`OfferTerms`) call it many
+    times. It gives exactly the numbers of the schedule (same Decimal operations in the same
+    contexts), only faster:
+
+    * the annuity denominator ``1 - (1 + r) ** -n`` (40 digits) is computed once per ``n``;
+    * ``Decimal(balance) * r`` rounded half to even is done in integers when the product is
+      exact in the current context (``r``'s coefficient times the balance has at most ``prec``
+      digits), which is what Decimal would compute; otherwise with Decimal itself.
+
+    Build it with :func:`_rate_arithmetic` (cached per rate and decimal context).
+    """
+
+    __slots__ = (
+        "_coef",
+        "_ctx40",
+        "_denoms",
+        "_drifts",
+        "_limit",
+        "_scale",
+        "_scale_exponent",
+        "r",
+    )
+
+    def __init__(self, annual_rate: Decimal) -> None:
+        self.r = annual_rate / 12  # the current context, as installment_schedule does
+        self._ctx40 = getcontext().copy()  # what localcontext() + prec = 40 gives
+        self._ctx40.prec = 40
+        self._denoms: dict[int, tuple[Decimal, int, int]] = {}
+        self._drifts: dict[int, tuple[int, int]] = {}
+        sign, digits, exponent = self.r.as_tuple()
+        self._coef = 0  # r = coef / scale = coef x 10^scale_exponent, when 0 < r < 1
+        self._scale = 1
+        self._scale_exponent = 0
+        self._limit = 10 ** getcontext().prec
+        if self.r > 0 and isinstance(exponent, int) and exponent < 0 and not sign:
+            self._coef = int("".join(map(str, digits)))
+            self._scale = 10**-exponent
+            self._scale_exponent = exponent
+
+    def interest(self, balance: int) -> int:
+        """``int((Decimal(balance) * r).to_integral_value(ROUND_HALF_EVEN))``."""
+        p = balance * self._coef
+        if self._coef and 0 <= p < self._limit:
+            q, rem = divmod(p, self._scale)
+            twice = 2 * rem
+            if twice > self._scale or (twice == self._scale and q & 1):
+                q += 1
+            return q
+        return int((Decimal(balance) * self.r).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+    def regular(self, amount_minor: int, n: int) -> int:
+        """The level installment rounded down (``amount // n`` interest-free).
+
+        ``amount x r / (1 - (1 + r)^-n)`` at 40 digits, rounded down. With the denominator
+        ``d`` (40 digits, once per ``n``) the quotient ``Q = amount x r / d`` is a ratio of
+        integers: its floor ``k`` is the answer unless the 40-digit division could round Q up
+        to ``k + 1``. That needs ``k + 1 - Q`` within a unit of the 40th digit, at most
+        ``10^-20`` when ``k < 10^19``; so with ``k < 10^19`` and a gap above ``10^-19`` the
+        integers decide, and Decimal does the rest (and any product ``amount x r`` longer
+        than 40 digits).
+        """
+        if self.r == 0:
+            return amount_minor // n
+        ctx = self._ctx40
+        got = self._denoms.get(n)
+        if got is None:
+            denom = ctx.subtract(1, ctx.power(ctx.add(1, self.r), -n))
+            _, digits, exponent = denom.as_tuple()
+            shift = self._scale_exponent - int(exponent)  # Q = x * 10^shift / coefficient
+            coefficient = int("".join(map(str, digits)))
+            got = (denom, 10**shift if shift > 0 else 1, coefficient * 10 ** max(-shift, 0))
+            self._denoms[n] = got
+        denom, mult, den = got
+        x = amount_minor * self._coef
+        if 0 < x < _TEN_40:
+            k, rem = divmod(x * mult, den)
+            # k + 1 - Q = (den - rem) / den; for k + 1 <= 10^19 a unit of the 40th digit is
+            # at most 10^-20, so a gap above 10^-19 cannot be rounded away
+            if rem == 0 or (k < _TEN_19 and (den - rem) * _TEN_19 > den):
+                return k
+        annuity = ctx.divide(ctx.multiply(Decimal(amount_minor), self.r), denom)
+        return int(annuity.to_integral_value(rounding=ROUND_DOWN))
+
+    def surely_fits(self, amount_minor: int, n: int, regular: int, target: int) -> bool:
+        """True only if the schedule of ``n`` installments exists and none exceeds ``target``.
+
+        A bound instead of the schedule (False means "undecided", not "does not fit"). With
+        ``A`` the exact level payment and ``b_k`` the exact balances (``b_{n-1} (1 + r) = A``),
+        the schedule's balances ``B_k`` drift by ``e_{k+1} = e_k (1 + r) + d_k + (A -
+        regular)``, ``|d_k| <= 1/2`` (interest rounding) and ``0 <= A - regular < 1``, so
+        ``|e_{n-1}| (1 + r) <= 1.5 (n - 1) (1 + r)^(n-1)`` and the last installment
+        ``B_{n-1} + I_{n-1} <= A + |e_{n-1}| (1 + r) + 1/2 < regular + drift`` with
+        ``drift = ceil(1.6 n (1 + r)^n) + 2``. The schedule exists when installment 1 repays
+        principal (then the balance falls and the interest with it, so every later one does)
+        and the last balance stays positive (``A / (1 + r) > drift``).
+        """
+        bounds = self._drifts.get(n)
+        if bounds is None:
+            up = Context(prec=12, rounding=ROUND_CEILING)  # every step rounded up: bounds
+            growth = up.power(up.add(1, self.r), n)
+            raw = up.multiply(up.multiply(Decimal("1.6"), n), growth)
+            whole = int(raw.to_integral_value(ROUND_CEILING)) + 2
+            least = up.multiply(whole + 1, growth)  # (1 + r)^n >= 1 + r: room to spare
+            bounds = (whole, int(least.to_integral_value(ROUND_CEILING)) + 1)
+            self._drifts[n] = bounds
+        drift, least_regular = bounds
+        return (
+            regular + drift <= target
+            and regular > least_regular
+            and regular - self.interest(amount_minor) >= 1
+        )
+
+    def terms(self, amount_minor: int, n: int) -> tuple[int, int] | None:
+        """``(regular, last)`` installments of the schedule, None where it raises PlanError.
+
+        Every installment but the last equals ``regular`` (no fees); the principal parts add
+        up to ``amount_minor``.
+        """
+        if amount_minor <= 0 or self.r < 0:
+            return None
+        regular = self.regular(amount_minor, n)
+        if regular < 1:
+            return None
+        if self.r == 0:
+            return regular, amount_minor - regular * (n - 1)
+        balance = amount_minor
+        for _ in range(n - 1):
+            principal = regular - self.interest(balance)
+            if principal <= 0:
+                return None
+            balance -= principal
+            if balance <= 0:  # the last installment would repay nothing
+                return None
+        return regular, balance + self.interest(balance)
+
+
+@lru_cache(maxsize=64)
+def _cached_rate_arithmetic(
+    annual_rate: Decimal, _prec: int, _rounding: str | None
+) -> _RateArithmetic:
+    return _RateArithmetic(annual_rate)
+
+
+def _rate_arithmetic(annual_rate: Decimal) -> _RateArithmetic:
+    ctx = getcontext()
+    return _cached_rate_arithmetic(annual_rate, ctx.prec, ctx.rounding)
+
+
 def _largest_amount(amount_minor: int, n: int, annual_rate: Decimal) -> int | None:
     """Largest installment of :func:`installment_schedule` without building it (None: no plan).
 
     Same arithmetic as the schedule (regular rounded down, interest half to even, the last
     absorbs the remainder) but no dates or objects: the plan search calls it many times.
     """
-    if amount_minor <= 0 or annual_rate < 0:
+    if annual_rate < 0:
         return None
-    r = annual_rate / 12
-    if r == 0:
-        regular = amount_minor // n
-        if regular < 1:
-            return None
-        return max(regular, amount_minor - regular * (n - 1))
-    with localcontext() as ctx:
-        ctx.prec = 40
-        annuity = Decimal(amount_minor) * r / (1 - (1 + r) ** -n)
-    regular = int(annuity.to_integral_value(rounding=ROUND_DOWN))
-    if regular < 1:
-        return None
-    balance, largest = amount_minor, 0
-    for k in range(1, n + 1):
-        interest = int((Decimal(balance) * r).to_integral_value(rounding=ROUND_HALF_EVEN))
-        principal = balance if k == n else regular - interest
-        if principal <= 0:
-            return None
-        largest = max(largest, principal + interest)
-        balance -= principal
-    return largest
+    got = _rate_arithmetic(annual_rate).terms(amount_minor, n)
+    return None if got is None else max(got)
 
 
-def _max_installment(
-    amount_minor: int, n: int, first_due: date, annual_rate: Decimal
-) -> tuple[int, tuple[ScheduledPayment, ...]] | None:
-    try:
-        sched = installment_schedule(amount_minor, n, first_due, annual_rate)
-    except PlanError:
-        return None
-    return max(p.amount_minor for p in sched), sched
-
-
-def _smallest_n(
+def _plan_length(
     amount_minor: int,
-    target_minor: int,
-    first_due: date,
-    annual_rate: Decimal,
+    affordability: Affordability,
+    rate: _RateArithmetic,
     lo: int,
     hi: int,
-) -> tuple[ScheduledPayment, ...] | None:
-    """Fewest installments in ``lo..hi`` whose largest installment is <= ``target_minor``."""
-    top = _largest_amount(amount_minor, hi, annual_rate)
-    if top is None or top > target_minor:
+) -> tuple[int, str] | None:
+    """``(installments, "low" | "high")`` of the plan :func:`affordable_plan` makes, or None.
+
+    For the low then the high estimate: the fewest installments in ``lo..hi`` whose largest
+    installment is within it, found by bisection over ``n`` (the number of installments the
+    bisection settles on is the plan, exactly as it always was). Each ``n`` is worked out at
+    most once for both estimates; ``n`` whose regular installment already exceeds the estimate
+    (the largest is never smaller) is rejected without its schedule.
+    """
+    targets = ((affordability.low_minor, "low"), (affordability.high_minor, "high"))
+    if rate.r == 0:
+        # interest-free: the largest installment is the last, amount - (amount // n) * (n - 1)
+        amount = amount_minor
+        for target, label in targets:
+            q = amount // hi
+            if q < 1 or amount - q * (hi - 1) > target:
+                continue
+            a, b = lo, hi  # invariant: b fits
+            while a < b:
+                mid = (a + b) // 2
+                q = amount // mid
+                if q >= 1 and amount - q * (mid - 1) <= target:
+                    b = mid
+                else:
+                    a = mid + 1
+            return b, label
         return None
-    a, b = lo, hi  # invariant: b fits
-    while a < b:
-        mid = (a + b) // 2
-        got = _largest_amount(amount_minor, mid, annual_rate)
-        if got is not None and got <= target_minor:
-            b = mid
-        else:
-            a = mid + 1
-    found = _max_installment(amount_minor, b, first_due, annual_rate)
-    assert found is not None and found[0] <= target_minor
-    return found[1]
+
+    regulars: dict[int, int] = {}
+    largest: dict[int, int | None] = {}
+
+    def fits(n: int, target: int) -> bool:
+        reg = regulars.get(n)
+        if reg is None:
+            reg = regulars[n] = rate.regular(amount_minor, n)
+        if reg < 1 or reg > target:
+            return False
+        if rate.surely_fits(amount_minor, n, reg, target):
+            return True
+        if n not in largest:
+            got = rate.terms(amount_minor, n)
+            largest[n] = None if got is None else max(got)
+        top = largest[n]
+        return top is not None and top <= target
+
+    for target, label in targets:
+        if not fits(hi, target):
+            continue
+        a, b = lo, hi  # invariant: b fits
+        while a < b:
+            mid = (a + b) // 2
+            if fits(mid, target):
+                b = mid
+            else:
+                a = mid + 1
+        return b, label
+    return None
+
+
+def _check_plan_bounds(min_installments: int, max_installments: int) -> None:
+    if not MIN_INSTALLMENTS <= min_installments <= max_installments <= MAX_INSTALLMENTS:
+        raise PlanError(
+            f"installment bounds must satisfy {MIN_INSTALLMENTS} <= min <= max <= "
+            f"{MAX_INSTALLMENTS}, got {min_installments}..{max_installments}"
+        )
+
+
+def _plan_note(n: int, label: str) -> str:
+    return f"{n} monthly installments within the {label} affordability estimate"
 
 
 def affordable_plan(
@@ -349,28 +632,28 @@ def affordable_plan(
     PlanError
         If the installment bounds are outside 2..24.
     """
-    if not MIN_INSTALLMENTS <= min_installments <= max_installments <= MAX_INSTALLMENTS:
-        raise PlanError(
-            f"installment bounds must satisfy {MIN_INSTALLMENTS} <= min <= max <= "
-            f"{MAX_INSTALLMENTS}, got {min_installments}..{max_installments}"
-        )
-    if amount_minor <= 0:
+    _check_plan_bounds(min_installments, max_installments)
+    if amount_minor <= 0 or annual_rate < 0:
         return None
-    first_due = add_months(start_on, 1)
-    for target, label in ((affordability.low_minor, "low"), (affordability.high_minor, "high")):
-        sched = _smallest_n(
-            amount_minor, target, first_due, annual_rate, min_installments, max_installments
-        )
-        if sched is not None:
-            return Offer(
-                OfferType.INSTALLMENT_PLAN,
-                amount_minor,
-                amount_minor,
-                sched,
-                start_on,
-                note=f"{len(sched)} monthly installments within the {label} affordability estimate",
-            )
-    return None
+    found = _plan_length(
+        amount_minor,
+        affordability,
+        _rate_arithmetic(annual_rate),
+        min_installments,
+        max_installments,
+    )
+    if found is None:
+        return None
+    n, label = found
+    sched = installment_schedule(amount_minor, n, add_months(start_on, 1), annual_rate)
+    return Offer(
+        OfferType.INSTALLMENT_PLAN,
+        amount_minor,
+        amount_minor,
+        sched,
+        start_on,
+        note=_plan_note(n, label),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,6 +840,106 @@ def waiver_plan(
         start_on,
         waived_minor=waived,
         note=f"interest and fees in arrears waived; {plan.note}",
+    )
+
+
+# --- offer figures without schedules (the daily run's offers) -------------------------------
+
+
+@lru_cache(maxsize=32)
+def _month_after(day: date) -> date:
+    return add_months(day, 1)
+
+
+def _level_terms(
+    amount_minor: int, n: int, annual_rate: Decimal, max_installments: int
+) -> tuple[int, int]:
+    """``(regular, last)`` of ``installment_schedule(amount_minor, n, ..., annual_rate)``.
+
+    Raises
+    ------
+    PlanError
+        Where :func:`installment_schedule` raises it (without fees).
+    """
+    if not MIN_INSTALLMENTS <= n <= max_installments:
+        raise PlanError(f"installments must be {MIN_INSTALLMENTS}..{max_installments}, got {n}")
+    if amount_minor <= 0:
+        raise PlanError(f"amount to repay must be > 0, got {amount_minor}")
+    if annual_rate < 0:
+        raise PlanError(f"annual rate must be >= 0, got {annual_rate}")
+    got = _rate_arithmetic(annual_rate).terms(amount_minor, n)
+    if got is None:
+        raise PlanError(f"{amount_minor} minor units cannot be repaid in {n} installments")
+    return got
+
+
+def affordable_plan_terms(
+    amount_minor: int,
+    affordability: Affordability,
+    start_on: date,
+    annual_rate: Decimal = Decimal(0),
+    *,
+    min_installments: int = MIN_INSTALLMENTS,
+    max_installments: int = MAX_INSTALLMENTS,
+) -> OfferTerms | None:
+    """The terms of :func:`affordable_plan` (same plan, same figures), without its schedule.
+
+    Raises
+    ------
+    PlanError
+        If the installment bounds are outside 2..24.
+    """
+    _check_plan_bounds(min_installments, max_installments)
+    if amount_minor <= 0 or annual_rate < 0:
+        return None
+    rate = _rate_arithmetic(annual_rate)
+    found = _plan_length(amount_minor, affordability, rate, min_installments, max_installments)
+    if found is None:
+        return None
+    n, label = found
+    got = rate.terms(amount_minor, n)
+    assert got is not None  # the search only settles on a plan that exists
+    return OfferTerms(
+        OfferType.INSTALLMENT_PLAN,
+        amount_minor,
+        amount_minor,
+        n,
+        got[0],
+        got[1],
+        start_on,
+        _month_after(start_on),
+        note=_plan_note(n, label),
+    )
+
+
+def term_extension_terms(
+    outstanding_minor: int,
+    remaining_installments: int,
+    extra_installments: int,
+    start_on: date,
+    annual_rate: Decimal = Decimal(0),
+) -> OfferTerms:
+    """The terms of :func:`term_extension` (same figures), without its schedule.
+
+    Raises
+    ------
+    PlanError
+        Where :func:`term_extension` raises it.
+    """
+    if extra_installments < 1:
+        raise PlanError(f"a term extension adds at least 1 installment, got {extra_installments}")
+    n = max(remaining_installments, 1) + extra_installments
+    regular, last = _level_terms(outstanding_minor, n, annual_rate, MAX_TERM_INSTALLMENTS)
+    return OfferTerms(
+        OfferType.TERM_EXTENSION,
+        outstanding_minor,
+        outstanding_minor,
+        n,
+        regular,
+        last,
+        start_on,
+        _month_after(start_on),
+        note=f"term extended by {extra_installments} months to {n} monthly installments",
     )
 
 
