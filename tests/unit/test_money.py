@@ -61,3 +61,24 @@ def test_from_decimal_rounds_half_even():
     assert Money.from_decimal(Decimal("0.135"), "USD") == Money(14, "USD")
     assert str(Money(123456, "USD")) == "1234.56 USD"
     assert Money(5, "USD").to_decimal() == Decimal("0.05")
+
+
+def test_amount_text_pads_each_row_to_its_own_currency_exponent():
+    """The vectorised formatter of the output files: every row padded to its own exponent,
+    even when currencies with 0, 2 and 3 decimals share a frame (KWD has 3)."""
+    import polars as pl
+
+    from arrears.adapters.portfolio.writer import amount_text
+
+    minor = [1205, 12005, 700, -5, 0, None, 100000]
+    exps = [2, 3, 0, 2, 3, 2, 2]
+    df = pl.DataFrame({"m": minor, "e": exps}, schema={"m": pl.Int64, "e": pl.Int64})
+    got = df.select(amount_text(pl.col("m"), pl.col("e")).alias("t"))["t"].to_list()
+    assert got == ["12.05", "12.005", "700", "-0.05", "0.000", None, "1000.00"]
+    # the same text as the scalar formatter, which the portal and CLI use
+    for m, e, t in zip(minor, exps, got, strict=True):
+        if m is not None:
+            currency = {0: "JPY", 2: "USD", 3: "KWD"}[e]
+            if currency == "KWD":
+                continue  # KWD is not in MINOR_UNITS yet: compare the 0/2-decimal ones
+            assert format_minor(m, currency) == t

@@ -24,7 +24,8 @@ def amount_text(minor: pl.Expr, exponent: pl.Expr) -> pl.Expr:
     scale = pl.lit(10, dtype=pl.Int64).pow(exponent.cast(pl.Int64))
     absval = minor.abs()
     whole = (absval // scale).cast(pl.String)
-    frac = (absval % scale).cast(pl.String).str.pad_start(exponent.max(), "0")
+    # zero-padded to each row's own exponent: 10**e + remainder has e + 1 digits; drop the 1
+    frac = (scale + absval % scale).cast(pl.String).str.slice(1)
     sign = pl.when(minor < 0).then(pl.lit("-")).otherwise(pl.lit(""))
     text = pl.when(exponent == 0).then(sign + whole).otherwise(sign + whole + pl.lit(".") + frac)
     return pl.when(minor.is_null()).then(None).otherwise(text)
