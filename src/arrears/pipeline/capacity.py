@@ -247,8 +247,10 @@ def _build(calls: pl.DataFrame, agents: Sequence[Agent], plan_date: date) -> _In
         _reference_cents(calls).alias("_amt"),
         pl.col("language").fill_null("und").alias("_lang"),
     )
-    s_min = np.array([_minutes_since(origin, t) for t in c["_start_utc"].to_list()], dtype=np.int64)
-    e_min = np.array([_minutes_since(origin, t) for t in c["_end_utc"].to_list()], dtype=np.int64)
+    # whole minutes since origin (every window starts at or after origin, so truncation is
+    # the floor of _minutes_since)
+    s_min = (c["_start_utc"] - origin).dt.total_minutes().to_numpy().astype(np.int64)
+    e_min = (c["_end_utc"] - origin).dt.total_minutes().to_numpy().astype(np.int64)
     t0 = -(-s_min // SLOT_MINUTES)  # ceil
     t1 = np.minimum(e_min // SLOT_MINUTES, n_slots)
     dur = c["_d"].to_numpy().astype(np.int64)
@@ -349,13 +351,17 @@ def _value(inst: _Instance, agent: IntArray, slot: IntArray) -> int:
     return int(inst.ev[idx, slot[idx]].sum())
 
 
-def _count_options(inst: _Instance) -> int:
+def _count_options(inst: _Instance, stop_above: int | None = None) -> int:
+    """(call, agent, slot) options of the instance; counting stops as soon as the total
+    exceeds ``stop_above`` (the caller only needs to know that it is too large)."""
     total = 0
     for c in range(len(inst.dur)):
         ag = inst.groups[c]
         lo, hi = int(inst.t0[c]), int(inst.t1[c])
         if ag.size and hi > lo:
             total += int((inst.avail[ag, lo:hi] >= inst.dur[c]).sum())
+            if stop_above is not None and total > stop_above:
+                break
     return total
 
 
@@ -555,13 +561,13 @@ def place_calls(
     g_agent, g_slot = _greedy(inst)
     g_value = _value(inst, g_agent, g_slot)
     agent, slot, method = g_agent, g_slot, "greedy"
-    n_opt = _count_options(inst)
+    n_opt = _count_options(inst, stop_above=max_options)
     bound: int | None = None
     got = None
     if n_opt == 0:
         method = "greedy (nothing to place)"
     elif n_opt > max_options:
-        method = f"greedy (instance too large for CP-SAT: {n_opt:,} options > {max_options:,})"
+        method = f"greedy (instance too large for CP-SAT: more than {max_options:,} options)"
     else:
         got = _cpsat(inst, (g_agent, g_slot), time_limit_s, workers, seed, deterministic)
         if got is None:

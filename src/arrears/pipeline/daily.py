@@ -294,7 +294,7 @@ def _decide_and_write(
     summary["capacity"] = placement.summary()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     (out_dir / "report.html").write_text(
-        render_report(summary, decided["score"].to_list()), encoding="utf-8"
+        render_report(summary, decided["score"].drop_nulls().to_list()), encoding="utf-8"
     )
     on_stage_done(STAGES[4])
     return DailyResult(out_dir, summary, decisions_out, contacts_out, blocked_out, offers_out)

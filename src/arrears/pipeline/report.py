@@ -41,8 +41,12 @@ def bar_chart(labels: list[str], values: list[float], title: str, xlabel: str = 
 
 def histogram(values: list[float], title: str, xlabel: str) -> str:
     """An inline SVG histogram over [0, 1] in 20 bins."""
+    import numpy as np
+
     fig, ax = _plt().subplots(figsize=(6.4, 3.2))
-    ax.hist(values, bins=20, range=(0, 1), color="#5a9e6f", edgecolor="white")
+    # binned with numpy first: matplotlib's own reshaping of a long list costs seconds
+    counts, edges = np.histogram(np.asarray(values, dtype=np.float64), bins=20, range=(0, 1))
+    ax.hist(edges[:-1], bins=edges, weights=counts, color="#5a9e6f", edgecolor="white")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accounts")
