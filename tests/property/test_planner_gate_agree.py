@@ -15,7 +15,9 @@ planned before. Then, for every contact:
   so is ``e`` unless the time window ends there;
 * refused: ``evaluate()`` refuses it at the first instant it could have been made (the start
   of its time window, or of the channel's planning window on a closed day) naming exactly the
-  planner's rule ids, in the same order, and refuses it at every other instant of the window.
+  planner's rule ids, in the same order, with the same reasons (counts included; a wait's
+  reason does not name the conversation), and refuses it at every other instant of the
+  window.
 
 The time window is recomputed here from ``allowed_window`` and the channel's planning hours.
 Inputs: Hypothesis draws borrowers in every shipped jurisdiction and the US state overlays
@@ -42,7 +44,12 @@ from hypothesis import strategies as st
 from arrears.adapters.portfolio.schema import OUTCOMES
 from arrears.adapters.portfolio.synthetic import generate_portfolio
 from arrears.adapters.rulepacks import is_public_holiday, load_packs
-from arrears.domain.compliance.check import allowed_window, candidate_zones, local_to_utc
+from arrears.domain.compliance.check import (
+    allowed_window,
+    candidate_zones,
+    describe,
+    local_to_utc,
+)
 from arrears.domain.compliance.engine import (
     Attempt,
     BorrowerState,
@@ -57,6 +64,9 @@ from arrears.pipeline.plan import plan_contacts
 RULES = Path(__file__).resolve().parents[2] / "rules"
 PACKS = load_packs(RULES)
 US = timedelta(microseconds=1)
+WAIT_REASON = (
+    "{r.days}-day wait after a conversation (or a contact reserved earlier) on {channels}: {rule}"
+)
 CHANNELS = ("call", "sms", "email", "letter", "app_push", "wechat", "visit")
 PATH_CHANNELS = ("call", "call", "call", "sms", "sms", *CHANNELS[2:])
 
@@ -211,7 +221,18 @@ def check_agreement(
                 d.rule_ids,
                 w.first,
             )
-            assert got["reason"]
+            # the reasons are the engine's, but for a wait, which the planner does not pin
+            # on one conversation
+            rules = {r.id: r for p in packs for r in p.rules}
+            expected = [
+                WAIT_REASON.format(
+                    r=rules[i], channels="/".join(rules[i].channels), rule=describe(rules[i])
+                )
+                if i in rules and rules[i].type == "wait_after_conversation"
+                else why
+                for i, why in zip(d.rule_ids, d.reasons, strict=True)
+            ]
+            assert got["reason"] == "; ".join(expected), (key, got["reason"], expected)
             for t in inside:
                 d = decide(bid, account, channel, t, past, b, packs)
                 assert not d.allowed, (key, "refused but the engine allows", t)

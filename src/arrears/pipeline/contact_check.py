@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -244,14 +245,14 @@ def check_contacts(
     ----------
     wanted : pl.DataFrame
         One row per contact: ``_cid`` (unique Int64), ``borrower_id``, ``account_id``,
-        ``channel``, ``jurisdiction``, ``timezone`` (null when unknown) and ``_rank`` (Int64,
-        0, 1, 2 ... per borrower: the order in which the borrower's contacts are decided).
-        The attempt is the engine's default one: party ``borrower``, purpose ``collection``,
-        by the lender, not at the workplace, one staff member, no number.
+        ``channel`` and ``_rank`` (Int64, 0, 1, 2 ... per borrower: the order in which the
+        borrower's contacts are decided); the rows of one borrower next to each other. The
+        attempt is the engine's default one: party ``borrower``, purpose ``collection``, by
+        the lender, not at the workplace, one staff member, no number.
     borrowers : pl.DataFrame
-        ``borrower_id``, the boolean flag columns present (any of
-        :data:`~arrears.domain.compliance.packs.BORROWER_FLAGS`; absent or null = false) and
-        optionally ``opt_out_channels`` (``|``-separated).
+        ``borrower_id``, ``jurisdiction``, ``timezone`` (null when unknown), the boolean flag
+        columns present (any of :data:`~arrears.domain.compliance.packs.BORROWER_FLAGS`;
+        absent or null = false) and optionally ``opt_out_channels`` (``|``-separated).
     contact_history : pl.DataFrame
         Normalised contact history: ``borrower_id, account_id, channel, direction,
         started_at`` (UTC), ``outcome``; outbound rows count, as in the gate (``rpc`` and
@@ -266,7 +267,8 @@ def check_contacts(
     Returns
     -------
     pl.DataFrame
-        ``wanted`` plus :data:`CHECK_COLUMNS`: ``_allowed``; for an allowed contact the UTC
+        ``wanted`` plus the borrower's ``jurisdiction`` and ``timezone`` and
+        :data:`CHECK_COLUMNS`: ``_allowed``; for an allowed contact the UTC
         window ``_start_utc``/``_end_utc`` (every instant of it passes the engine) and its ISO
         text in the borrower's zone (UTC when unknown) ``window_start``/``window_end``; for a
         refused one ``rule_ids`` (``|``-joined, in the engine's order) and ``reason`` (``; ``
@@ -277,92 +279,105 @@ def check_contacts(
     Raises
     ------
     ValueError
-        When a channel's planning window does not fall on the local day in every candidate
-        zone of a jurisdiction (zones too far apart).
+        When the rows of a borrower are not together, or a channel's planning window does
+        not fall on the local day in every candidate zone of a jurisdiction (zones too far
+        apart).
     """
     day = plan_date
+    columns = wanted.columns
     if wanted.height == 0:
-        return wanted.with_columns(
+        return wanted.join(
+            borrowers.select("borrower_id", "jurisdiction", "timezone"), on="borrower_id"
+        ).with_columns(
             pl.lit(None, dtype=pl.Boolean).alias("_allowed"),
             pl.lit(None, dtype=_UTC_DT).alias("_start_utc"),
             pl.lit(None, dtype=_UTC_DT).alias("_end_utc"),
             *(pl.lit(None, dtype=pl.String).alias(c) for c in CHECK_COLUMNS[3:]),
         )
+    # --- the borrower: jurisdiction, zone, flags and opt-outs (bit masks) ------------------
+    flag_cols = [f for f in BORROWER_FLAGS if f in borrowers.columns]
+    fmask = pl.lit(0, dtype=pl.Int64)
+    for f in flag_cols:
+        fmask = fmask + pl.col(f).fill_null(False).cast(pl.Int64) * _FLAG_BIT[f]
+    binfo = borrowers.select("borrower_id", "jurisdiction", "timezone", fmask.alias("_fmask"))
+    if "opt_out_channels" in borrowers.columns:
+        # computed only where the list is not empty
+        listed = pl.col("opt_out_channels").fill_null("") != ""
+        opt = pl.concat_str(pl.lit("|"), pl.col("opt_out_channels"), pl.lit("|"))
+        omask = pl.lit(0, dtype=pl.Int64)
+        for ch, bit in _CHANNEL_BIT.items():
+            omask = omask + opt.str.contains(f"|{ch}|", literal=True).cast(pl.Int64) * bit
+        opted = borrowers.filter(listed).select("borrower_id", omask.alias("_omask"))
+        binfo = binfo.join(opted, on="borrower_id", how="left")
+    else:
+        binfo = binfo.with_columns(pl.lit(None, dtype=pl.Int64).alias("_omask"))
+    # borrowers as integers (the rows of one borrower are next to each other)
+    wanted = wanted.with_columns(pl.col("borrower_id").rle_id().cast(pl.Int64).alias("_bix"))
+    if wanted.get_column("_bix").max() != wanted.get_column("borrower_id").n_unique() - 1:
+        raise ValueError("check_contacts: the rows of each borrower must be together")
+    wanted = wanted.join(binfo, on="borrower_id", how="left")
+
     # --- time rules per (jurisdiction, zone, channel) ----------------------------------------
-    combos = [
-        _combo(day, j, tz, ch, packs, is_holiday)
-        for j, tz, ch in wanted.select("jurisdiction", "timezone", "channel").unique().iter_rows()
-    ]
+    keys = wanted.select("jurisdiction", "timezone", "channel").unique().rows()
+    combos = [_combo(day, j, tz, ch, packs, is_holiday) for j, tz, ch in keys]
+    jc_ids: dict[tuple[str, str], int] = {}
+    jz_ids: dict[tuple[str, str | None], int] = {}
+    for c in combos:
+        jc_ids.setdefault((c.jurisdiction, c.channel), len(jc_ids))
+        jz_ids.setdefault((c.jurisdiction, c.timezone), len(jz_ids))
     windows = pl.DataFrame(
         {
             "jurisdiction": [c.jurisdiction for c in combos],
             "timezone": [c.timezone for c in combos],
             "channel": [c.channel for c in combos],
+            "_combo": list(range(len(combos))),
+            "_jc": [jc_ids[(c.jurisdiction, c.channel)] for c in combos],
+            "_jz": [jz_ids[(c.jurisdiction, c.timezone)] for c in combos],
+            "_chbit": [_CHANNEL_BIT[c.channel] for c in combos],
             "_open": [c.open for c in combos],
+            "_no_pack": [c.no_pack for c in combos],
             "_ws": [c.start for c in combos],
             "_we": [c.end for c in combos],
+            "_t0": [c.first for c in combos],
             "_ws_text": [c.start and _local_text(c.start, c.timezone) for c in combos],
             "_we_text": [c.end and _local_text(c.end, c.timezone) for c in combos],
-            "_t0": [c.first for c in combos],
-            "_time_ids": [list(c.time_ids) for c in combos],
-            "_time_reasons": [list(c.time_reasons) for c in combos],
             "rule_pack": [c.refs for c in combos],
-            "_no_pack": [c.no_pack for c in combos],
         },
-        schema_overrides={
+        schema={
             "jurisdiction": pl.String,
             "timezone": pl.String,
             "channel": pl.String,
-            "_ws": _UTC_DT,
-            "_we": _UTC_DT,
-            "_ws_text": pl.String,
-            "_we_text": pl.String,
-            "_t0": _UTC_DT,
-            "_time_ids": pl.List(pl.String),
-            "_time_reasons": pl.List(pl.String),
-            "rule_pack": pl.String,
+            "_combo": pl.Int64,
+            "_jc": pl.Int64,
+            "_jz": pl.Int64,
+            "_chbit": pl.Int64,
             "_open": pl.Boolean,
             "_no_pack": pl.Boolean,
+            "_ws": _UTC_DT,
+            "_we": _UTC_DT,
+            "_t0": _UTC_DT,
+            "_ws_text": pl.String,
+            "_we_text": pl.String,
+            "rule_pack": pl.String,
         },
     )
-    flag_cols = [f for f in BORROWER_FLAGS if f in borrowers.columns]
-    fmask = pl.lit(0, dtype=pl.Int64)
-    for f in flag_cols:
-        fmask = fmask + pl.col(f).fill_null(False).cast(pl.Int64) * _FLAG_BIT[f]
-    opted = (
-        pl.col("opt_out_channels").fill_null("")
-        if "opt_out_channels" in borrowers.columns
-        else pl.lit("")
-    )
-    binfo = borrowers.select("borrower_id", fmask.alias("_fmask"), opted.alias("_optstr"))
-    df = (
-        wanted.join(
-            windows, on=["jurisdiction", "timezone", "channel"], how="left", nulls_equal=True
-        )
-        .join(binfo, on="borrower_id", how="left")
-        .with_columns(
-            pl.col("_fmask").fill_null(0),
-            pl.col("_optstr")
-            .fill_null("")
-            .str.split("|")
-            .list.contains(pl.col("channel"))
-            .alias("_opt"),
-        )
-        .drop("_optstr")
+    df = wanted.join(
+        windows, on=["jurisdiction", "timezone", "channel"], how="left", nulls_equal=True
+    ).with_columns(
+        pl.col("_fmask").fill_null(0),
+        ((pl.col("_omask").fill_null(0) & pl.col("_chbit")) != 0).alias("_opt"),
     )
 
     # --- rules per (jurisdiction, channel), in the engine's order --------------------------
-    jc = df.filter(~pl.col("_no_pack")).select("jurisdiction", "channel").unique().rows()
-    rules = {(j, ch): _rules(j, ch, packs, day) for j, ch in jc}
-
+    rules = {jc: _rules(j, ch, packs, day) for (j, ch), jc in jc_ids.items()}
     # static rules: once per distinct (jurisdiction, channel, flags, opted out of the channel)
-    skeys = df.filter(~pl.col("_no_pack")).select("jurisdiction", "channel", "_fmask", "_opt")
-    s_rows: dict[str, list] = {k: [] for k in ("jurisdiction", "channel", "_fmask", "_opt")}
-    s_ids: list[list[str]] = []
-    s_ords: list[list[int]] = []
-    s_why: list[list[str]] = []
+    skeys = df.filter(~pl.col("_no_pack")).select("_jc", "_fmask", "_opt").unique().rows()
+    static_hits: list[tuple[int, int, str, str]] = []  # (static key, order, rule id, reason)
+    s_static: list[bool] = []
     at0 = datetime(2000, 1, 1, tzinfo=UTC)
-    for j, ch, m, opt in skeys.unique().iter_rows():
+    jc_names = {v: k for k, v in jc_ids.items()}
+    for n, (jc, m, opt) in enumerate(skeys):
+        j, ch = jc_names[jc]
         b = BorrowerState(
             "_",
             j,
@@ -371,44 +386,43 @@ def check_contacts(
             opted_out=frozenset({ch}) if opt else frozenset(),
         )
         a = Attempt("_", None, ch, at0)
-        ids, ords, whys = [], [], []
-        for i, r in enumerate(rules[(j, ch)]):
+        hit = False
+        for i, r in enumerate(rules[jc]):
             if r.type in STATIC_RULE_TYPES:
                 why = static_block(r, a, b)
                 if why is not None:
-                    ids.append(r.id)
-                    ords.append(i)
-                    whys.append(f"{why}: {describe(r)}")
-        for k, v in zip(
-            ("jurisdiction", "channel", "_fmask", "_opt"), (j, ch, m, opt), strict=True
-        ):
-            s_rows[k].append(v)
-        s_ids.append(ids)
-        s_ords.append(ords)
-        s_why.append(whys)
+                    static_hits.append((n, i, r.id, f"{why}: {describe(r)}"))
+                    hit = True
+        s_static.append(hit)
     static = pl.DataFrame(
-        {**s_rows, "_s_ids": s_ids, "_s_ords": s_ords, "_s_why": s_why},
+        {
+            "_jc": [k[0] for k in skeys],
+            "_fmask": [k[1] for k in skeys],
+            "_opt": [k[2] for k in skeys],
+            "_skey": list(range(len(skeys))),
+            "_static": s_static,
+        },
         schema={
-            "jurisdiction": pl.String,
-            "channel": pl.String,
+            "_jc": pl.Int64,
             "_fmask": pl.Int64,
             "_opt": pl.Boolean,
-            "_s_ids": pl.List(pl.String),
-            "_s_ords": pl.List(pl.Int64),
-            "_s_why": pl.List(pl.String),
+            "_skey": pl.Int64,
+            "_static": pl.Boolean,
         },
     )
-    df = df.join(static, on=["jurisdiction", "channel", "_fmask", "_opt"], how="left").with_columns(
-        (pl.col("_s_ids").list.len().fill_null(0) > 0).alias("_static")
+    df = (
+        df.join(static, on=["_jc", "_fmask", "_opt"], how="left")
+        .with_columns(pl.col("_static").fill_null(False))
+        .with_columns((pl.col("_open") & ~pl.col("_static")).alias("_can"))
     )
 
-    # dynamic rules (caps, waits): one row per (jurisdiction, channel, rule)
-    d_cols: dict[str, list] = {
+    # dynamic rules (caps, waits): one row per (jurisdiction and channel, rule)
+    d_cols: dict[str, list[Any]] = {
         k: []
         for k in (
-            "jurisdiction",
-            "channel",
+            "_jc",
             "_rid",
+            "_rk",
             "_ord",
             "_wait",
             "_limit",
@@ -421,7 +435,8 @@ def check_contacts(
             "_post",
         )
     }
-    for (j, ch), rs in rules.items():
+    rule_code: dict[str, int] = {}
+    for jc, rs in rules.items():
         for i, r in enumerate(rs):
             if r.type not in _DYNAMIC:
                 continue
@@ -429,12 +444,12 @@ def check_contacts(
             wait = r.type == "wait_after_conversation"
             daily = r.type == "daily_call_cap"
             values = (
-                j,
-                ch,
+                jc,
                 r.id,
+                rule_code.setdefault(r.id, len(rule_code)),
                 i,
                 wait,
-                (r.max_calls if daily else r.limit) if not wait else 0,
+                0 if wait else (r.max_calls if daily else r.limit),
                 1 if daily else r.days,
                 r.type == "rolling_cap" and r.period == "rolling",
                 r.per == "account",
@@ -448,9 +463,9 @@ def check_contacts(
     dyn = pl.DataFrame(
         d_cols,
         schema={
-            "jurisdiction": pl.String,
-            "channel": pl.String,
+            "_jc": pl.Int64,
             "_rid": pl.String,
+            "_rk": pl.Int64,
             "_ord": pl.Int64,
             "_wait": pl.Boolean,
             "_limit": pl.Int64,
@@ -464,29 +479,32 @@ def check_contacts(
         },
     )
     # calendar periods: the N local days around the plan date, in some candidate zone
-    zkeys = (
-        df.filter(~pl.col("_no_pack"))
-        .select("jurisdiction", "timezone")
-        .unique()
-        .join(dyn.select("jurisdiction", "_days").unique(), on="jurisdiction")
-    )
-    z_lo: list[datetime] = []
-    z_hi: list[datetime] = []
-    for j, tz, n in zkeys.iter_rows():
-        zones = [ZoneInfo(z) for z in candidate_zones(j, tz)]
-        spans = sorted(
-            (_day_start(day - timedelta(days=n - 1), z), _day_start(day + timedelta(days=n), z))
-            for z in zones
+    zones_of = {jz: [ZoneInfo(z) for z in candidate_zones(j, tz)] for (j, tz), jz in jz_ids.items()}
+    days_of_j: dict[str, set[int]] = {}
+    for jc, rs in rules.items():
+        days_of_j.setdefault(jc_names[jc][0], set()).update(
+            1 if r.type == "daily_call_cap" else int(r.days or 1) for r in rs if r.type in _DYNAMIC
         )
-        lo, hi = spans[0]
-        for s, e in spans[1:]:
-            if s > hi:
-                raise ValueError(f"the zones of {j} are too far apart to count local days")
-            hi = max(hi, e)
-        z_lo.append(lo)
-        z_hi.append(hi)
-    zb = zkeys.with_columns(
-        pl.Series("_lo", z_lo, dtype=_UTC_DT), pl.Series("_hi", z_hi, dtype=_UTC_DT)
+    zb_rows: list[tuple[int, int, datetime, datetime]] = []
+    for (j, _tz), jz in jz_ids.items():
+        for n in sorted(days_of_j.get(j, ())):
+            spans = sorted(
+                (
+                    _day_start(day - timedelta(days=n - 1), z),
+                    _day_start(day + timedelta(days=n), z),
+                )
+                for z in zones_of[jz]
+            )
+            lo, hi = spans[0]
+            for s, e in spans[1:]:
+                if s > hi:
+                    raise ValueError(f"the zones of {j} are too far apart to count local days")
+                hi = max(hi, e)
+            zb_rows.append((jz, n, lo, hi))
+    zb = pl.DataFrame(
+        zb_rows,
+        schema={"_jz": pl.Int64, "_days": pl.Int64, "_lo": _UTC_DT, "_hi": _UTC_DT},
+        orient="row",
     )
 
     # --- one row per (contact, dynamic rule) --------------------------------------------------
@@ -494,18 +512,18 @@ def check_contacts(
         df.select(
             "_cid",
             "borrower_id",
+            "_bix",
             "account_id",
-            "jurisdiction",
-            "timezone",
-            "channel",
+            "_jc",
+            "_jz",
             "_rank",
             "_open",
             "_ws",
             "_we",
             "_t0",
         )
-        .join(dyn, on=["jurisdiction", "channel"], how="inner")
-        .join(zb, on=["jurisdiction", "timezone", "_days"], how="left", nulls_equal=True)
+        .join(dyn, on="_jc", how="inner")
+        .join(zb, on=["_jz", "_days"], how="left")
         .with_columns(
             pl.duration(days=pl.col("_days")).alias("_span"),
             # the instants judged: the window [_a, _b), or the first instant of a closed day
@@ -538,7 +556,7 @@ def check_contacts(
                 | (pl.col("_hacct") == pl.col("account_id"))
             )
         )
-        .select("_cid", "_rid", "_wait", "_rolling", "_span", "_lo", "_hi", "_a", "_b", "_at")
+        .select("_cid", "_jz", "_rk", "_wait", "_rolling", "_span", "_lo", "_hi", "_a", "_b", "_at")
     )
     caps = crh.filter(~pl.col("_wait")).with_columns(
         ((pl.col("_at") >= pl.col("_lo")) & (pl.col("_at") < pl.col("_hi"))).alias("_cal")
@@ -564,21 +582,10 @@ def check_contacts(
         & (pl.col("_at") < pl.col("_b"))
         & (pl.col("_at") + pl.col("_span") + pl.duration(days=2) > pl.col("_a"))
     )
-    if waits.height:
-        wkeys = waits.join(cr.select("_cid", "jurisdiction", "timezone").unique(), on="_cid")
-        wkeys = wkeys.select("_at", "_span", "jurisdiction", "timezone").unique()
-        ends = [
-            wait_end(at, span.days, [ZoneInfo(z) for z in candidate_zones(j, tz)])
-            for at, span, j, tz in wkeys.iter_rows()
-        ]
-        wkeys = wkeys.with_columns(pl.Series("_wend", ends, dtype=_UTC_DT))
-        waits = (
-            waits.join(cr.select("_cid", "jurisdiction", "timezone").unique(), on="_cid")
-            .join(wkeys, on=["_at", "_span", "jurisdiction", "timezone"], nulls_equal=True)
-            .filter(pl.col("_wend") > pl.col("_a"))
-        )
-    else:
-        waits = waits.with_columns(pl.col("_at").alias("_wend"))
+    wkeys = waits.select("_at", "_span", "_jz").unique()
+    ends = [wait_end(at, span.days, zones_of[jz]) for at, span, jz in wkeys.iter_rows()]
+    wkeys = wkeys.with_columns(pl.Series("_wend", ends, dtype=_UTC_DT))
+    waits = waits.join(wkeys, on=["_at", "_span", "_jz"]).filter(pl.col("_wend") > pl.col("_a"))
     wait_bp = pl.concat(
         [waits.select("_cid", pl.col("_at").alias("_t")), waits.select("_cid", _t="_wend")]
     )
@@ -591,21 +598,19 @@ def check_contacts(
         .select("_cid", "_t")
         .unique()
     )
+    cut_cids = cuts.get_column("_cid").unique()
     first = df.select(
         "_cid",
         pl.when(pl.col("_open")).then(pl.col("_ws")).otherwise(pl.col("_t0")).alias("_t"),
         pl.lit(0, dtype=pl.Int64).alias("_seg"),
     )
-    if cuts.height:
-        # most contacts keep one segment; only the cut ones are sorted and numbered
-        cut = (
-            pl.concat([first.join(cuts, on="_cid", how="semi").drop("_seg"), cuts])
-            .sort("_cid", "_t")
-            .with_columns(pl.int_range(pl.len()).over("_cid").cast(pl.Int64).alias("_seg"))
-        )
-        seg = pl.concat([first.join(cuts, on="_cid", how="anti"), cut])
-    else:
-        seg = first
+    # most contacts keep one segment; only the cut ones are sorted and numbered
+    cut = (
+        pl.concat([first.filter(pl.col("_cid").is_in(cut_cids.implode())).drop("_seg"), cuts])
+        .sort("_cid", "_t")
+        .with_columns(pl.int_range(pl.len()).over("_cid").cast(pl.Int64).alias("_seg"))
+    )
+    seg = pl.concat([first.filter(~pl.col("_cid").is_in(cut_cids.implode())), cut])
 
     # --- counts at the start of every segment ------------------------------------------------
     base = (
@@ -617,176 +622,233 @@ def check_contacts(
                 & (pl.col("_at") - pl.col("_t") < pl.col("_span"))
             )
         )
-        .group_by("_cid", "_seg", "_rid")
+        .group_by("_cid", "_seg", "_rk")
         .agg(pl.len().cast(pl.Int64).alias("_n"))
     )
     whit = (
         waits.join(seg, on="_cid")
         .filter((pl.col("_at") <= pl.col("_t")) & (pl.col("_t") < pl.col("_wend")))
-        .select("_cid", "_seg", "_rid")
+        .select("_cid", "_seg", "_rk")
         .unique()
         .with_columns(pl.lit(True).alias("_wh"))
     )
-    ds = cr.select(
+    ds_cols = [
         "_cid",
-        "borrower_id",
+        "_bix",
         "account_id",
         "_rank",
         "_rid",
+        "_rk",
         "_ord",
         "_wait",
         "_limit",
         "_per_acct",
         "_pre",
         "_post",
+    ]
+    # Rows that need counting: a contact with history under the rule, or one that contacts
+    # planned before it could push to the cap (its rank reaches the cap). Any other row can
+    # block only through a cap of 0.
+    touched = pl.concat(
+        [
+            crh.get_column("_cid"),
+            cr.filter(
+                (pl.col("_rank") > 0) & (pl.col("_wait") | (pl.col("_limit") <= pl.col("_rank")))
+            ).get_column("_cid"),
+        ]
+    ).unique()
+    plain_hits = (
+        cr.filter(
+            ~pl.col("_cid").is_in(touched.implode()) & ~pl.col("_wait") & (pl.col("_limit") <= 0)
+        )
+        .select(ds_cols)
+        .with_columns(
+            pl.lit(0, dtype=pl.Int64).alias("_seg"),
+            pl.col("_limit").alias("_need"),
+            pl.lit(0, dtype=pl.Int64).alias("_kmax"),
+        )
+    )
+    ds = cr.filter(pl.col("_cid").is_in(touched.implode())).select(ds_cols)
+    ds = pl.concat(
+        [
+            ds.filter(~pl.col("_cid").is_in(cut_cids.implode())).with_columns(
+                pl.lit(0, dtype=pl.Int64).alias("_seg")
+            ),
+            ds.filter(pl.col("_cid").is_in(cut_cids.implode())).join(
+                cut.select("_cid", "_seg"), on="_cid"
+            ),
+        ]
     )
     ds = (
-        ds.join(seg.select("_cid", "_seg"), on="_cid")
-        if cuts.height
-        else ds.with_columns(pl.lit(0, dtype=pl.Int64).alias("_seg"))
-    )
-    ds = (
-        ds.join(base, on=["_cid", "_seg", "_rid"], how="left")
-        .join(whit, on=["_cid", "_seg", "_rid"], how="left")
+        ds.join(base, on=["_cid", "_seg", "_rk"], how="left")
+        .join(whit, on=["_cid", "_seg", "_rk"], how="left")
         .with_columns(
             # blocked once the reservations made earlier that day reach _need
             pl.when(pl.col("_wait"))
             .then(pl.when(pl.col("_wh").fill_null(False)).then(0).otherwise(1))
             .otherwise(pl.col("_limit") - pl.col("_n").fill_null(0))
             .alias("_need"),
-            pl.lit(0, dtype=pl.Int64).alias("_k"),
         )
-        .drop("_wh", "_n")
+        .select(*ds_cols, "_seg", "_need")
     )
+    # _kmax: how many of the borrower's contacts decided before fall under the same rule (and
+    # account, for a per-account rule), the most reservations the rule can see; at most the
+    # contact's rank, so it is counted only where the rank could reach _need
+    close = ds.filter((pl.col("_need") > 0) & (pl.col("_need") <= pl.col("_rank")))
+    shared = cr.filter(pl.col("_bix").is_in(close.get_column("_bix").unique().implode())).select(
+        "_cid", "_bix", "account_id", "_rank", "_rk", "_per_acct"
+    )
+    kmax = (
+        _position(shared, ["_bix", "_rk"], "_kb")
+        .join(
+            _position(shared, ["_bix", "account_id", "_rk"], "_ka").select("_cid", "_rk", "_ka"),
+            on=["_cid", "_rk"],
+        )
+        .select(
+            "_cid",
+            "_rk",
+            pl.when(pl.col("_per_acct"))
+            .then(pl.col("_ka"))
+            .otherwise(pl.col("_kb"))
+            .alias("_kmax"),
+        )
+    )
+    ds = ds.join(kmax, on=["_cid", "_rk"], how="left").with_columns(pl.col("_kmax").fill_null(0))
 
-    # --- decide contacts in priority order; planned ones count against the later ones -------
-    # Only borrowers with two contacts under one cap or wait need the contacts decided one
-    # rank after the other; every other contact is decided at once (nothing reserved before).
-    shared = (
-        cr.group_by("borrower_id", "_rid")
-        .agg(pl.len().alias("_m"))
-        .filter(pl.col("_m") > 1)
-        .select("borrower_id")
+    # --- decide ------------------------------------------------------------------------------
+    # A contact whose every rule blocks (_need <= 0) or cannot block (_need > _kmax) whatever
+    # was planned before it is decided at once; the others, in priority order.
+    ordered = (
+        ds.filter((pl.col("_need") > 0) & (pl.col("_need") <= pl.col("_kmax")))
+        .get_column("_cid")
         .unique()
     )
-    can = df.select(
-        "_cid", "borrower_id", "_rank", (pl.col("_open") & ~pl.col("_static")).alias("_can")
+    seg_can = seg.filter(
+        pl.col("_cid").is_in(cut_cids.implode()) | pl.col("_cid").is_in(ordered.implode())
+    ).join(df.select("_cid", "_can", "_rank"), on="_cid")
+
+    def mark(segs: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
+        """Segments with ``_blk``: a rule blocks there, or the contact cannot be made at all."""
+        blocked = hits.select("_cid", "_seg").unique().with_columns(pl.lit(True).alias("_blk"))
+        return segs.join(blocked, on=["_cid", "_seg"], how="left").with_columns(
+            pl.col("_blk").fill_null(False) | ~pl.col("_can")
+        )
+
+    once = ~pl.col("_cid").is_in(ordered.implode())
+    hits_parts = [pl.concat([ds.filter(once & (pl.col("_need") <= 0)), plain_hits])]
+    marked_parts = [
+        mark(seg_can.filter(once & pl.col("_cid").is_in(cut_cids.implode())), hits_parts[0])
+    ]
+    # a contact decided as a whole is refused when a rule blocks its only segment
+    whole_refused = (
+        hits_parts[0].filter(~pl.col("_cid").is_in(cut_cids.implode())).get_column("_cid").unique()
     )
-    dep_cids = can.join(shared, on="borrower_id", how="semi").select("_cid")
-
-    def decide(hits: pl.DataFrame, segs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Blocked flag per segment, and the contacts with a segment left open."""
-        marked = segs.join(
-            hits.select("_cid", "_seg").unique().with_columns(pl.lit(True).alias("_blk")),
-            on=["_cid", "_seg"],
-            how="left",
-        ).with_columns(pl.col("_blk").fill_null(False) | ~pl.col("_can"))
-        return marked, marked.filter(~pl.col("_blk")).select("_cid").unique()
-
-    seg_can = seg.join(can.select("_cid", "_can"), on="_cid")
-    free_hits = ds.join(dep_cids, on="_cid", how="anti").filter(pl.col("_need") <= 0)
-    free_segs, free_ok = decide(free_hits, seg_can.join(dep_cids, on="_cid", how="anti"))
-    hits_parts = [free_hits]
-    marked_parts = [free_segs]
-    ok_parts = [free_ok]
-    if dep_cids.height:
-        dep_ds = ds.join(dep_cids, on="_cid", how="semi")
-        dep_segs = seg_can.join(dep_cids, on="_cid", how="semi").join(
-            can.select("_cid", "_rank"), on="_cid"
+    if ordered.len():
+        borrowers_ = df.filter(pl.col("_cid").is_in(ordered.implode())).get_column("_bix")
+        keys_ = cr.filter(pl.col("_bix").is_in(borrowers_.implode())).select(
+            "_cid", "_bix", "account_id", "_rank", "_rk"
         )
-        ds_by_rank = dep_ds.partition_by("_rank", as_dict=True)
-        seg_by_rank = dep_segs.partition_by("_rank", as_dict=True)
-        keys = cr.join(dep_cids, on="_cid", how="semi").select(
-            "_cid", "borrower_id", "account_id", "_rid"
+        cut_ok = marked_parts[0].filter(~pl.col("_blk")).get_column("_cid")
+        decided_ok = df.filter(
+            pl.col("_bix").is_in(borrowers_.implode())
+            & once
+            & pl.col("_can")
+            & ~pl.col("_cid").is_in(whole_refused.implode())
+            & (~pl.col("_cid").is_in(cut_cids.implode()) | pl.col("_cid").is_in(cut_ok.implode()))
+        ).get_column("_cid")
+        todo = ds.filter(pl.col("_cid").is_in(ordered.implode()))
+        todo_segs = seg_can.filter(pl.col("_cid").is_in(ordered.implode())).sort("_cid", "_seg")
+        hit_rows, blk = _decide_in_order(
+            keys_,
+            decided_ok,
+            todo.select("_cid", "_seg", "_rk", "_need", "_per_acct"),
+            todo_segs.select("_cid", "_seg", "_can"),
         )
-        reserved = keys.clear()
-        for rank in sorted(k[0] for k in seg_by_rank):
-            part = ds_by_rank.get((rank,), dep_ds.clear())
-            if reserved.height:
-                kb = reserved.group_by("borrower_id", "_rid").agg(pl.len().alias("_kb"))
-                ka = reserved.group_by("borrower_id", "account_id", "_rid").agg(
-                    pl.len().alias("_ka")
-                )
-                part = (
-                    part.join(kb, on=["borrower_id", "_rid"], how="left")
-                    .join(ka, on=["borrower_id", "account_id", "_rid"], how="left")
-                    .with_columns(
-                        pl.when(pl.col("_per_acct"))
-                        .then(pl.col("_ka"))
-                        .otherwise(pl.col("_kb"))
-                        .fill_null(0)
-                        .cast(pl.Int64)
-                        .alias("_k")
-                    )
-                    .drop("_kb", "_ka")
-                )
-            hits = part.filter(pl.col("_k") >= pl.col("_need"))
-            marked, ok = decide(hits, seg_by_rank[(rank,)].drop("_rank"))
-            hits_parts.append(hits)
-            marked_parts.append(marked)
-            ok_parts.append(ok)
-            if ok.height:
-                reserved = pl.concat([reserved, keys.join(ok, on="_cid", how="semi")])
-    allowed = pl.concat(ok_parts)
+        hits_parts.append(todo[hit_rows])
+        marked_parts.append(
+            todo_segs.drop("_blk", strict=False).with_columns(
+                pl.Series("_blk", blk, dtype=pl.Boolean)
+            )
+        )
     marked = pl.concat(marked_parts)
     hits_all = pl.concat(hits_parts)
+    seg_ok = marked.filter(~pl.col("_blk")).get_column("_cid")
+    seg_refused = marked.filter(~pl.col("_cid").is_in(seg_ok.implode())).get_column("_cid")
+    df = df.with_columns(
+        (
+            pl.col("_can")
+            & ~pl.col("_cid").is_in(whole_refused.implode())
+            & ~pl.col("_cid").is_in(seg_refused.implode())
+        ).alias("_allowed")
+    )
 
     # --- planned windows: the first stretch of segments no rule blocks -----------------------
-    cut_ok = marked.join(cuts.select("_cid").unique(), on="_cid", how="semi").join(
-        allowed, on="_cid", how="semi"
-    )
+    cut_marked = marked.filter(pl.col("_cid").is_in(cut_cids.implode()))
     firsts = (
-        cut_ok.filter(~pl.col("_blk"))
+        cut_marked.filter(~pl.col("_blk"))
         .group_by("_cid")
         .agg(pl.col("_seg").min().alias("_f"), pl.col("_t").min().alias("_s"))
     )
     stops = (
-        cut_ok.join(firsts, on="_cid")
+        cut_marked.join(firsts, on="_cid")
         .filter(pl.col("_blk") & (pl.col("_seg") > pl.col("_f")))
         .group_by("_cid")
         .agg(pl.col("_t").min().alias("_e"))
     )
-    df = (
-        df.join(allowed.with_columns(pl.lit(True).alias("_allowed")), on="_cid", how="left")
-        .join(firsts.drop("_f"), on="_cid", how="left")
-        .join(stops, on="_cid", how="left")
-        .with_columns(pl.col("_allowed").fill_null(False))
-        .with_columns(
-            pl.when(pl.col("_allowed")).then(pl.coalesce("_s", "_ws")).alias("_start_utc"),
-            pl.when(pl.col("_allowed")).then(pl.coalesce("_e", "_we")).alias("_end_utc"),
-        )
-        .drop("_s", "_e")
+    narrowed = (
+        firsts.join(stops, on="_cid", how="left")
+        .join(df.select("_cid", "timezone", "_ws", "_we"), on="_cid")
+        .with_columns(pl.coalesce("_e", "_we").alias("_e"))
+        .filter((pl.col("_s") != pl.col("_ws")) | (pl.col("_e") != pl.col("_we")))
+        .select("_cid", "timezone", "_s", "_e")
+    )
+    texts = [(_local_text(s, tz), _local_text(e, tz)) for _, tz, s, e in narrowed.iter_rows()]
+    narrowed = narrowed.select(
+        "_cid",
+        "_s",
+        "_e",
+        pl.Series("_ns", [t[0] for t in texts], dtype=pl.String),
+        pl.Series("_ne", [t[1] for t in texts], dtype=pl.String),
     )
 
     # --- refused contacts: the engine's rule ids at their first instant ----------------------
-    refused = df.filter(~pl.col("_allowed")).select(
-        "_cid", "_no_pack", "_static", "_time_ids", "_time_reasons", "_s_ords", "_s_ids", "_s_why"
+    refused = df.filter(~pl.col("_allowed")).select("_cid", "_combo", "_skey", "_static")
+    time_list = pl.DataFrame(
+        [
+            (n, i - 1_000_000, rid, why)
+            for n, c in enumerate(combos)
+            for i, (rid, why) in enumerate(zip(c.time_ids, c.time_reasons, strict=True))
+        ],
+        schema={"_combo": pl.Int64, "_ord": pl.Int64, "_id": pl.String, "_why": pl.String},
+        orient="row",
     )
-    time_hits = (
-        refused.select("_cid", "_time_ids", "_time_reasons")
-        .explode("_time_ids", "_time_reasons")
-        .filter(pl.col("_time_ids").is_not_null())
-        .select(
-            "_cid",
-            (pl.int_range(pl.len()).over("_cid") - 1_000_000).cast(pl.Int64).alias("_ord"),
-            pl.col("_time_ids").alias("_id"),
-            pl.col("_time_reasons").alias("_why"),
-        )
+    static_list = pl.DataFrame(
+        static_hits,
+        schema={"_skey": pl.Int64, "_ord": pl.Int64, "_id": pl.String, "_why": pl.String},
+        orient="row",
     )
-    static_hits = (
-        refused.filter(pl.col("_static") & ~pl.col("_no_pack"))
-        .select("_cid", "_s_ords", "_s_ids", "_s_why")
-        .explode("_s_ords", "_s_ids", "_s_why")
-        .select(
-            "_cid",
-            pl.col("_s_ords").alias("_ord"),
-            pl.col("_s_ids").alias("_id"),
-            pl.col("_s_why").alias("_why"),
+    dyn_hits = hits_all.filter(
+        (pl.col("_seg") == 0) & pl.col("_cid").is_in(refused.get_column("_cid").implode())
+    )
+    # the count a cap reason shows includes the contacts planned before (reserved)
+    later = dyn_hits.filter(pl.col("_rank") > 0).get_column("_bix").unique()
+    planned_keys = cr.filter(
+        pl.col("_bix").is_in(later.implode())
+        & pl.col("_cid").is_in(df.filter(pl.col("_allowed")).get_column("_cid").implode())
+    ).select("_bix", pl.col("account_id").alias("_pacct"), pl.col("_rank").alias("_prank"), "_rk")
+    k_seen = (
+        dyn_hits.select("_cid", "_bix", "account_id", "_rank", "_rk", "_per_acct")
+        .join(planned_keys, on=["_bix", "_rk"])
+        .filter(
+            (pl.col("_prank") < pl.col("_rank"))
+            & (~pl.col("_per_acct") | (pl.col("_pacct") == pl.col("account_id")))
         )
+        .group_by("_cid", "_rk")
+        .agg(pl.len().cast(pl.Int64).alias("_k"))
     )
     dyn_hits = (
-        hits_all.filter(pl.col("_seg") == 0)
-        .join(refused, on="_cid", how="semi")
+        dyn_hits.join(k_seen, on=["_cid", "_rk"], how="left")
+        .with_columns(pl.col("_k").fill_null(0))
         .select(
             "_cid",
             "_ord",
@@ -804,7 +866,15 @@ def check_contacts(
         )
     )
     reasons = (
-        pl.concat([time_hits, static_hits, dyn_hits])
+        pl.concat(
+            [
+                refused.join(time_list, on="_combo").select("_cid", "_ord", "_id", "_why"),
+                refused.filter(pl.col("_static"))
+                .join(static_list, on="_skey")
+                .select("_cid", "_ord", "_id", "_why"),
+                dyn_hits,
+            ]
+        )
         .sort("_cid", "_ord")
         .group_by("_cid", maintain_order=True)
         .agg(
@@ -812,29 +882,80 @@ def check_contacts(
             pl.col("_why").str.join("; ").alias("reason"),
         )
     )
-    df = df.join(reasons, on="_cid", how="left").with_columns(
-        pl.col("rule_ids").fill_null(""), pl.col("reason").fill_null("")
-    )
 
-    # --- window text in the borrower's zone (UTC when unknown) -------------------------------
-    narrowed = df.filter(
-        pl.col("_allowed")
-        & ((pl.col("_start_utc") != pl.col("_ws")) | (pl.col("_end_utc") != pl.col("_we")))
-    ).select("_cid", "timezone", "_start_utc", "_end_utc")
-    show = [(cid, _local_text(s, tz), _local_text(e, tz)) for cid, tz, s, e in narrowed.iter_rows()]
-    narrowed = pl.DataFrame(
-        {
-            "_cid": [r[0] for r in show],
-            "_ns": [r[1] for r in show],
-            "_ne": [r[2] for r in show],
-        },
-        schema={"_cid": pl.Int64, "_ns": pl.String, "_ne": pl.String},
-    )
-    df = df.join(narrowed, on="_cid", how="left").with_columns(
+    # --- one join of everything decided above ------------------------------------------------
+    extra = pl.concat([narrowed, reasons], how="diagonal")
+    df = df.join(extra, on="_cid", how="left").with_columns(
+        pl.when(pl.col("_allowed")).then(pl.coalesce("_s", "_ws")).alias("_start_utc"),
+        pl.when(pl.col("_allowed")).then(pl.coalesce("_e", "_we")).alias("_end_utc"),
         pl.when(pl.col("_allowed")).then(pl.coalesce("_ns", "_ws_text")).alias("window_start"),
         pl.when(pl.col("_allowed")).then(pl.coalesce("_ne", "_we_text")).alias("window_end"),
+        pl.col("rule_ids").fill_null(""),
+        pl.col("reason").fill_null(""),
     )
-    return df.select(*wanted.columns, *CHECK_COLUMNS)
+    return df.select(*columns, "jurisdiction", "timezone", *CHECK_COLUMNS)
+
+
+def _decide_in_order(
+    keys: pl.DataFrame, decided_ok: pl.Series, todo: pl.DataFrame, segs: pl.DataFrame
+) -> tuple[list[int], list[bool]]:
+    """Decide the contacts of ``todo`` one rank after the other (a small set: plain Python).
+
+    ``keys``: ``_cid, _bix, account_id, _rank, _rk`` of every (contact, rule) of the borrowers
+    concerned; ``decided_ok``: contacts already planned; ``todo``: ``_cid, _seg, _rk, _need,
+    _per_acct`` (a row blocks its segment once the reservations before it reach ``_need``);
+    ``segs``: ``_cid, _seg, _can`` sorted. Returns the indices of the ``todo`` rows that
+    block, and ``_blk`` for each row of ``segs``.
+    """
+    rules_of: dict[int, list[tuple[int, str | None, int]]] = {}
+    for cid, bix, acct, _rank, rk in keys.iter_rows():
+        rules_of.setdefault(cid, []).append((bix, acct, rk))
+    rank_of = dict(zip(keys.get_column("_cid"), keys.get_column("_rank"), strict=True))
+    by_borrower: dict[tuple[int, int], list[int]] = {}
+    by_account: dict[tuple[int, str | None, int], list[int]] = {}
+
+    def reserve(cid: int) -> None:
+        for bix, acct, rk in rules_of.get(cid, ()):
+            by_borrower.setdefault((bix, rk), []).append(rank_of[cid])
+            by_account.setdefault((bix, acct, rk), []).append(rank_of[cid])
+
+    for cid in decided_ok:
+        reserve(cid)
+    acct_of = {cid: rules[0][1] for cid, rules in rules_of.items()}
+    bix_of = {cid: rules[0][0] for cid, rules in rules_of.items()}
+    rows: dict[int, list[tuple[int, int, int, int, bool]]] = {}
+    for i, (cid, seg, rk, need, per_acct) in enumerate(todo.iter_rows()):
+        rows.setdefault(cid, []).append((i, seg, rk, need, per_acct))
+    seg_rows: dict[int, list[tuple[int, int, bool]]] = {}
+    for j, (cid, seg, can) in enumerate(segs.iter_rows()):
+        seg_rows.setdefault(cid, []).append((j, seg, can))
+    hit_rows: list[int] = []
+    blk = [False] * segs.height
+    for cid in sorted(seg_rows, key=lambda c: rank_of[c]):
+        rank, bix, acct = rank_of[cid], bix_of[cid], acct_of[cid]
+        blocked: set[int] = set()
+        for i, seg, rk, need, per_acct in rows.get(cid, ()):
+            seen = (
+                by_account.get((bix, acct, rk), []) if per_acct else by_borrower.get((bix, rk), [])
+            )
+            if sum(1 for r in seen if r < rank) >= need:
+                hit_rows.append(i)
+                blocked.add(seg)
+        ok = False
+        for j, seg, can in seg_rows[cid]:
+            blk[j] = not can or seg in blocked
+            ok = ok or not blk[j]
+        if ok:
+            reserve(cid)
+    return hit_rows, blk
+
+
+def _position(frame: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame:
+    """``frame`` plus ``name``: each row's place (0, 1, ...) by ``_rank`` within ``keys``."""
+    frame = frame.sort(*keys, "_rank")
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    new = pl.any_horizontal(*((pl.col(k) != pl.col(k).shift(1)).fill_null(True) for k in keys))
+    return frame.with_columns((row - pl.when(new).then(row).forward_fill()).alias(name))
 
 
 def _local_text(at: datetime, timezone: str | None) -> str:

@@ -198,29 +198,35 @@ def plan_contacts(
     base_cols = ["account_id", "borrower_id", "treatment", "score", "arrears_minor"]
     if "channels" in decisions.columns:
         # the strategy's treatment path names the channels per account ("|"-joined, in order)
+        path = (
+            pl.col("channels")
+            .fill_null("")
+            .str.split("|")
+            .list.eval(pl.element().filter(pl.element() != ""))
+        )
         expanded = (
-            decisions.select(*base_cols, pl.col("channels").str.split("|").alias("channel"))
-            .explode("channel")
-            .filter(pl.col("channel").is_not_null() & (pl.col("channel") != ""))
+            decisions.select(*base_cols, path.alias("channel"))
             .with_columns(
-                pl.int_range(pl.len()).over("account_id").cast(pl.Int64).alias("_channel_order")
+                pl.int_ranges(0, pl.col("channel").list.len(), dtype=pl.Int64).alias(
+                    "_channel_order"
+                )
             )
+            .explode("channel", "_channel_order")
+            .filter(pl.col("channel").is_not_null())
         )
     else:
         expanded = decisions.select(base_cols).join(channel_map, on="treatment", how="inner")
-    wanted = expanded.join(
-        borrowers.select("borrower_id", "jurisdiction", "timezone"),
-        on="borrower_id",
-        how="left",
-    )
     # priority within a borrower: highest arrears first, then account id, then path order
-    wanted = wanted.sort(
+    wanted = expanded.sort(
         ["borrower_id", "arrears_minor", "account_id", "_channel_order"],
         descending=[False, True, False, False],
         nulls_last=True,
-    ).with_columns(
-        pl.int_range(pl.len()).cast(pl.Int64).alias("_cid"),
-        pl.int_range(pl.len()).over("borrower_id").cast(pl.Int64).alias("_rank"),
+    )
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    new_borrower = (pl.col("borrower_id") != pl.col("borrower_id").shift(1)).fill_null(True)
+    wanted = wanted.with_columns(
+        row.alias("_cid"),
+        (row - pl.when(new_borrower).then(row).forward_fill()).alias("_rank"),
     )
     planned = check_contacts(
         wanted, borrowers, contact_history, plan_date, packs, is_holiday
