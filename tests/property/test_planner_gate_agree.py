@@ -617,6 +617,31 @@ def test_planner_and_gate_agree_on_unusual_packs(day, specs, fractions):
             event("planned in a narrowed window")
 
 
+def test_a_conversation_today_cuts_the_window_of_a_later_contact():
+    """A conversation at 12:30 today (another account): the borrower's SMS is planned before it
+    only; a contact expiring from a 1-day cap at 14:00 opens the letter from then on."""
+    day = date(2026, 12, 1)
+    london = ZoneInfo("Europe/London")
+    specs = [
+        (
+            ("GB", "Europe/London"),
+            (),
+            (),
+            [(500, []), (100, ["sms", "letter"])],
+            [
+                (0, 12.5, timedelta(0), "call", "rpc", 0, "outbound", 1, 0),
+                (-1, 14, timedelta(0), "letter", "delivered", 3, "outbound", 1, 0),
+            ],
+        )
+    ]
+    decisions, borrowers, history = build(day, specs)
+    contacts, _ = check_agreement(day, decisions, borrowers, history, packs=ODD_PACKS)
+    got = {r["channel"]: r for r in contacts.iter_rows(named=True)}
+    at = lambda h, m=0: datetime(2026, 12, 1, h, m, tzinfo=london).astimezone(UTC)  # noqa: E731
+    assert (got["sms"]["_start_utc"], got["sms"]["_end_utc"]) == (at(10), at(12, 30))
+    assert (got["letter"]["_start_utc"], got["letter"]["_end_utc"]) == (at(14), at(17))
+
+
 # --- a generated portfolio, with the generator's own histories, flags and opt-outs -------------
 
 

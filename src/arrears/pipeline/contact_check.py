@@ -244,11 +244,11 @@ def check_contacts(
     Parameters
     ----------
     wanted : pl.DataFrame
-        One row per contact: ``_cid`` (unique Int64), ``borrower_id``, ``account_id``,
-        ``channel`` and ``_rank`` (Int64, 0, 1, 2 ... per borrower: the order in which the
-        borrower's contacts are decided); the rows of one borrower next to each other. The
-        attempt is the engine's default one: party ``borrower``, purpose ``collection``, by
-        the lender, not at the workplace, one staff member, no number.
+        One row per contact: ``borrower_id``, ``account_id``, ``channel`` and ``_rank``
+        (Int64, 0, 1, 2 ... per borrower: the order in which the borrower's contacts are
+        decided); the rows of one borrower next to each other. The attempt is the engine's
+        default one: party ``borrower``, purpose ``collection``, by the lender, not at the
+        workplace, one staff member, no number.
     borrowers : pl.DataFrame
         ``borrower_id``, ``jurisdiction``, ``timezone`` (null when unknown), the boolean flag
         columns present (any of :data:`~arrears.domain.compliance.packs.BORROWER_FLAGS`;
@@ -295,11 +295,26 @@ def check_contacts(
             *(pl.lit(None, dtype=pl.String).alias(c) for c in CHECK_COLUMNS[3:]),
         )
     # --- the borrower: jurisdiction, zone, flags and opt-outs (bit masks) ------------------
+    # borrowers as integers (the rows of one borrower are next to each other, rank 0 first)
+    wanted = wanted.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_cid"),
+        pl.col("borrower_id").rle_id().cast(pl.Int64).alias("_bix"),
+    )
+    bmap = wanted.filter(pl.col("_rank") == 0).select("borrower_id", "_bix")
+    if bmap.height != wanted.get_column("_bix").max() + 1:  # type: ignore[operator]
+        raise ValueError(
+            "check_contacts: the rows of each borrower must be together, ranked from 0"
+        )
     flag_cols = [f for f in BORROWER_FLAGS if f in borrowers.columns]
     fmask = pl.lit(0, dtype=pl.Int64)
     for f in flag_cols:
         fmask = fmask + pl.col(f).fill_null(False).cast(pl.Int64) * _FLAG_BIT[f]
-    binfo = borrowers.select("borrower_id", "jurisdiction", "timezone", fmask.alias("_fmask"))
+    binfo = bmap.join(
+        borrowers.select("borrower_id", "jurisdiction", "timezone", fmask.alias("_fmask")),
+        on="borrower_id",
+        how="left",
+        maintain_order="left",
+    )
     if "opt_out_channels" in borrowers.columns:
         # computed only where the list is not empty
         listed = pl.col("opt_out_channels").fill_null("") != ""
@@ -308,31 +323,37 @@ def check_contacts(
         for ch, bit in _CHANNEL_BIT.items():
             omask = omask + opt.str.contains(f"|{ch}|", literal=True).cast(pl.Int64) * bit
         opted = borrowers.filter(listed).select("borrower_id", omask.alias("_omask"))
-        binfo = binfo.join(opted, on="borrower_id", how="left")
+        binfo = binfo.join(opted, on="borrower_id", how="left", maintain_order="left")
     else:
         binfo = binfo.with_columns(pl.lit(None, dtype=pl.Int64).alias("_omask"))
-    # borrowers as integers (the rows of one borrower are next to each other)
-    wanted = wanted.with_columns(pl.col("borrower_id").rle_id().cast(pl.Int64).alias("_bix"))
-    if wanted.get_column("_bix").max() != wanted.get_column("borrower_id").n_unique() - 1:
-        raise ValueError("check_contacts: the rows of each borrower must be together")
-    wanted = wanted.join(binfo, on="borrower_id", how="left")
+    places = binfo.select("jurisdiction", "timezone").unique().rows()
+    jz_ids: dict[tuple[str, str | None], int] = {p: i for i, p in enumerate(places)}
+    jz_frame = pl.DataFrame(
+        {
+            "jurisdiction": [p[0] for p in places],
+            "timezone": [p[1] for p in places],
+            "_jz": list(range(len(places))),
+        },
+        schema={"jurisdiction": pl.String, "timezone": pl.String, "_jz": pl.Int64},
+    )
+    binfo = binfo.join(
+        jz_frame,
+        on=["jurisdiction", "timezone"],
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+    chans = sorted(wanted.get_column("channel").unique().to_list())
+    ch_ids = {c: i for i, c in enumerate(chans)}
 
     # --- time rules per (jurisdiction, zone, channel) ----------------------------------------
-    keys = wanted.select("jurisdiction", "timezone", "channel").unique().rows()
-    combos = [_combo(day, j, tz, ch, packs, is_holiday) for j, tz, ch in keys]
+    combos = [_combo(day, j, tz, ch, packs, is_holiday) for (j, tz) in places for ch in chans]
     jc_ids: dict[tuple[str, str], int] = {}
-    jz_ids: dict[tuple[str, str | None], int] = {}
     for c in combos:
         jc_ids.setdefault((c.jurisdiction, c.channel), len(jc_ids))
-        jz_ids.setdefault((c.jurisdiction, c.timezone), len(jz_ids))
     windows = pl.DataFrame(
         {
-            "jurisdiction": [c.jurisdiction for c in combos],
-            "timezone": [c.timezone for c in combos],
-            "channel": [c.channel for c in combos],
-            "_combo": list(range(len(combos))),
             "_jc": [jc_ids[(c.jurisdiction, c.channel)] for c in combos],
-            "_jz": [jz_ids[(c.jurisdiction, c.timezone)] for c in combos],
             "_chbit": [_CHANNEL_BIT[c.channel] for c in combos],
             "_open": [c.open for c in combos],
             "_no_pack": [c.no_pack for c in combos],
@@ -344,12 +365,7 @@ def check_contacts(
             "rule_pack": [c.refs for c in combos],
         },
         schema={
-            "jurisdiction": pl.String,
-            "timezone": pl.String,
-            "channel": pl.String,
-            "_combo": pl.Int64,
             "_jc": pl.Int64,
-            "_jz": pl.Int64,
             "_chbit": pl.Int64,
             "_open": pl.Boolean,
             "_no_pack": pl.Boolean,
@@ -361,12 +377,23 @@ def check_contacts(
             "rule_pack": pl.String,
         },
     )
-    df = wanted.join(
-        windows, on=["jurisdiction", "timezone", "channel"], how="left", nulls_equal=True
+    # each contact takes its borrower's row of binfo (by _bix) and its combination's row of
+    # windows (by _combo = place x channel), gathered rather than joined
+    bix = wanted.get_column("_bix")
+    df = wanted.with_columns(
+        *(binfo.get_column(c).gather(bix) for c in ("jurisdiction", "timezone", "_jz")),
+        binfo.get_column("_fmask").gather(bix).fill_null(0),
+        binfo.get_column("_omask").gather(bix).fill_null(0),
     ).with_columns(
-        pl.col("_fmask").fill_null(0),
-        ((pl.col("_omask").fill_null(0) & pl.col("_chbit")) != 0).alias("_opt"),
+        (
+            pl.col("_jz") * len(chans)
+            + pl.col("channel").replace_strict(ch_ids, return_dtype=pl.Int64)
+        ).alias("_combo")
     )
+    combo = df.get_column("_combo")
+    df = df.with_columns(
+        *(windows.get_column(c).gather(combo) for c in windows.columns)
+    ).with_columns(((pl.col("_omask") & pl.col("_chbit")) != 0).alias("_opt"))
 
     # --- rules per (jurisdiction, channel), in the engine's order --------------------------
     rules = {jc: _rules(j, ch, packs, day) for (j, ch), jc in jc_ids.items()}
@@ -411,7 +438,7 @@ def check_contacts(
         },
     )
     df = (
-        df.join(static, on=["_jc", "_fmask", "_opt"], how="left")
+        df.join(static, on=["_jc", "_fmask", "_opt"], how="left", maintain_order="left")
         .with_columns(pl.col("_static").fill_null(False))
         .with_columns((pl.col("_open") & ~pl.col("_static")).alias("_can"))
     )
@@ -511,7 +538,6 @@ def check_contacts(
     cr = (
         df.select(
             "_cid",
-            "borrower_id",
             "_bix",
             "account_id",
             "_jc",
@@ -543,10 +569,11 @@ def check_contacts(
             pl.col("started_at").cast(_UTC_DT).alias("_at"),
             pl.col("outcome").replace_strict(masks, return_dtype=pl.Int64).alias("_hmask"),
         )
-        .join(cr.select("borrower_id").unique(), on="borrower_id", how="semi")
+        .join(bmap, on="borrower_id", how="inner")
+        .drop("borrower_id")
     )
     crh = (
-        cr.join(hist, on="borrower_id", how="inner")
+        cr.join(hist, on="_bix", how="inner")
         .filter(
             ((pl.col("_hch") & pl.col("_chmask")) != 0)
             & ((pl.col("_hmask") & pl.col("_cbit")) != 0)
@@ -744,32 +771,73 @@ def check_contacts(
         hits_parts[0].filter(~pl.col("_cid").is_in(cut_cids.implode())).get_column("_cid").unique()
     )
     if ordered.len():
-        borrowers_ = df.filter(pl.col("_cid").is_in(ordered.implode())).get_column("_bix")
+        owners = df.filter(pl.col("_cid").is_in(ordered.implode())).select("_cid", "_bix")
+        borrowers_ = owners.get_column("_bix")
         keys_ = cr.filter(pl.col("_bix").is_in(borrowers_.implode())).select(
             "_cid", "_bix", "account_id", "_rank", "_rk"
         )
         cut_ok = marked_parts[0].filter(~pl.col("_blk")).get_column("_cid")
-        decided_ok = df.filter(
-            pl.col("_bix").is_in(borrowers_.implode())
-            & once
-            & pl.col("_can")
-            & ~pl.col("_cid").is_in(whole_refused.implode())
-            & (~pl.col("_cid").is_in(cut_cids.implode()) | pl.col("_cid").is_in(cut_ok.implode()))
-        ).get_column("_cid")
+        decided_ok = (
+            df.filter(pl.col("_bix").is_in(borrowers_.implode()))
+            .filter(
+                once
+                & pl.col("_can")
+                & ~pl.col("_cid").is_in(whole_refused.implode())
+                & (
+                    ~pl.col("_cid").is_in(cut_cids.implode())
+                    | pl.col("_cid").is_in(cut_ok.implode())
+                )
+            )
+            .get_column("_cid")
+        )
         todo = ds.filter(pl.col("_cid").is_in(ordered.implode()))
         todo_segs = seg_can.filter(pl.col("_cid").is_in(ordered.implode())).sort("_cid", "_seg")
-        hit_rows, blk = _decide_in_order(
-            keys_,
-            decided_ok,
-            todo.select("_cid", "_seg", "_rk", "_need", "_per_acct"),
-            todo_segs.select("_cid", "_seg", "_can"),
+        # the only contact of its borrower to decide in order: what was planned before it is
+        # known already, so it is decided at once against those reservations
+        alone = owners.filter(pl.len().over("_bix") == 1).get_column("_cid")
+        single = todo.filter(pl.col("_cid").is_in(alone.implode()))
+        planned = keys_.filter(pl.col("_cid").is_in(decided_ok.implode())).select(
+            "_bix", pl.col("account_id").alias("_pacct"), pl.col("_rank").alias("_prank"), "_rk"
         )
-        hits_parts.append(todo[hit_rows])
+        k_single = (
+            single.select("_cid", "_seg", "_bix", "account_id", "_rank", "_rk", "_per_acct")
+            .join(planned, on=["_bix", "_rk"])
+            .filter(
+                (pl.col("_prank") < pl.col("_rank"))
+                & (~pl.col("_per_acct") | (pl.col("_pacct") == pl.col("account_id")))
+            )
+            .group_by("_cid", "_seg", "_rk")
+            .agg(pl.len().cast(pl.Int64).alias("_k"))
+        )
+        hits = (
+            single.join(k_single, on=["_cid", "_seg", "_rk"], how="left")
+            .filter(pl.col("_k").fill_null(0) >= pl.col("_need"))
+            .drop("_k")
+        )
+        hits_parts.append(hits)
         marked_parts.append(
-            todo_segs.drop("_blk", strict=False).with_columns(
-                pl.Series("_blk", blk, dtype=pl.Boolean)
+            mark(
+                todo_segs.filter(pl.col("_cid").is_in(alone.implode())).drop("_blk", strict=False),
+                hits,
             )
         )
+        # chains (a borrower with several): one rank after the other, in plain Python
+        chained = ~pl.col("_cid").is_in(alone.implode())
+        todo = todo.filter(chained)
+        todo_segs = todo_segs.filter(chained)
+        if todo.height:
+            hit_rows, blk = _decide_in_order(
+                keys_.filter(pl.col("_bix").is_in(todo.get_column("_bix").implode())),
+                decided_ok,
+                todo.select("_cid", "_seg", "_rk", "_need", "_per_acct"),
+                todo_segs.select("_cid", "_seg", "_can"),
+            )
+            hits_parts.append(todo[hit_rows])
+            marked_parts.append(
+                todo_segs.drop("_blk", strict=False).with_columns(
+                    pl.Series("_blk", blk, dtype=pl.Boolean)
+                )
+            )
     marked = pl.concat(marked_parts)
     hits_all = pl.concat(hits_parts)
     seg_ok = marked.filter(~pl.col("_blk")).get_column("_cid")
@@ -832,9 +900,10 @@ def check_contacts(
     )
     # the count a cap reason shows includes the contacts planned before (reserved)
     later = dyn_hits.filter(pl.col("_rank") > 0).get_column("_bix").unique()
-    planned_keys = cr.filter(
-        pl.col("_bix").is_in(later.implode())
-        & pl.col("_cid").is_in(df.filter(pl.col("_allowed")).get_column("_cid").implode())
+    planned_keys = (
+        cr.filter(pl.col("_bix").is_in(later.implode())).filter(
+            ~pl.col("_cid").is_in(refused.get_column("_cid").implode())
+        )
     ).select("_bix", pl.col("account_id").alias("_pacct"), pl.col("_rank").alias("_prank"), "_rk")
     k_seen = (
         dyn_hits.select("_cid", "_bix", "account_id", "_rank", "_rk", "_per_acct")
@@ -883,9 +952,17 @@ def check_contacts(
         )
     )
 
-    # --- one join of everything decided above ------------------------------------------------
-    extra = pl.concat([narrowed, reasons], how="diagonal")
-    df = df.join(extra, on="_cid", how="left").with_columns(
+    # --- everything decided above, in place -------------------------------------------------
+    # (_cid is the row number of df: scattered into place rather than joined)
+    n = df.height
+    df = df.with_columns(
+        _spread(n, narrowed, "_s", _UTC_DT),
+        _spread(n, narrowed, "_e", _UTC_DT),
+        _spread(n, narrowed, "_ns", pl.String),
+        _spread(n, narrowed, "_ne", pl.String),
+        _spread(n, reasons, "rule_ids", pl.String),
+        _spread(n, reasons, "reason", pl.String),
+    ).with_columns(
         pl.when(pl.col("_allowed")).then(pl.coalesce("_s", "_ws")).alias("_start_utc"),
         pl.when(pl.col("_allowed")).then(pl.coalesce("_e", "_we")).alias("_end_utc"),
         pl.when(pl.col("_allowed")).then(pl.coalesce("_ns", "_ws_text")).alias("window_start"),
@@ -910,7 +987,9 @@ def _decide_in_order(
     rules_of: dict[int, list[tuple[int, str | None, int]]] = {}
     for cid, bix, acct, _rank, rk in keys.iter_rows():
         rules_of.setdefault(cid, []).append((bix, acct, rk))
-    rank_of = dict(zip(keys.get_column("_cid"), keys.get_column("_rank"), strict=True))
+    rank_of = dict(
+        zip(keys.get_column("_cid").to_list(), keys.get_column("_rank").to_list(), strict=True)
+    )
     by_borrower: dict[tuple[int, int], list[int]] = {}
     by_account: dict[tuple[int, str | None, int], list[int]] = {}
 
@@ -919,7 +998,7 @@ def _decide_in_order(
             by_borrower.setdefault((bix, rk), []).append(rank_of[cid])
             by_account.setdefault((bix, acct, rk), []).append(rank_of[cid])
 
-    for cid in decided_ok:
+    for cid in decided_ok.to_list():
         reserve(cid)
     acct_of = {cid: rules[0][1] for cid, rules in rules_of.items()}
     bix_of = {cid: rules[0][0] for cid, rules in rules_of.items()}
@@ -956,6 +1035,16 @@ def _position(frame: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame:
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     new = pl.any_horizontal(*((pl.col(k) != pl.col(k).shift(1)).fill_null(True) for k in keys))
     return frame.with_columns((row - pl.when(new).then(row).forward_fill()).alias(name))
+
+
+def _spread(
+    n: int, frame: pl.DataFrame, column: str, dtype: pl.DataType | type[pl.DataType]
+) -> pl.Series:
+    """``frame[column]`` placed at rows ``frame["_cid"]`` of an ``n``-row column of nulls."""
+    out = pl.Series(column, [None], dtype=dtype).extend_constant(None, n - 1)
+    if frame.height:
+        out.scatter(frame.get_column("_cid"), frame.get_column(column))
+    return out
 
 
 def _local_text(at: datetime, timezone: str | None) -> str:

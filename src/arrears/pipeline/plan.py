@@ -225,8 +225,7 @@ def plan_contacts(
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     new_borrower = (pl.col("borrower_id") != pl.col("borrower_id").shift(1)).fill_null(True)
     wanted = wanted.with_columns(
-        row.alias("_cid"),
-        (row - pl.when(new_borrower).then(row).forward_fill()).alias("_rank"),
+        (row - pl.when(new_borrower).then(row).forward_fill()).alias("_rank")
     )
     planned = check_contacts(
         wanted, borrowers, contact_history, plan_date, packs, is_holiday
