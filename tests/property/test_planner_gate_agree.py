@@ -619,7 +619,8 @@ def test_planner_and_gate_agree_on_unusual_packs(day, specs, fractions):
 
 def test_a_conversation_today_cuts_the_window_of_a_later_contact():
     """A conversation at 12:30 today (another account): the borrower's SMS is planned before it
-    only; a contact expiring from a 1-day cap at 14:00 opens the letter from then on."""
+    only; a contact expiring from a 1-day cap at 14:00 opens the letter from then on; one made
+    tomorrow at 14:00 counts from one microsecond after 14:00 today."""
     day = date(2026, 12, 1)
     london = ZoneInfo("Europe/London")
     specs = [
@@ -632,14 +633,23 @@ def test_a_conversation_today_cuts_the_window_of_a_later_contact():
                 (0, 12.5, timedelta(0), "call", "rpc", 0, "outbound", 1, 0),
                 (-1, 14, timedelta(0), "letter", "delivered", 3, "outbound", 1, 0),
             ],
-        )
+        ),
+        (
+            ("GB", "Europe/London"),
+            (),
+            (),
+            [(100, ["letter"])],
+            [(1, 14, timedelta(0), "app_push", "delivered", 3, "outbound", 1, 0)],
+        ),
     ]
     decisions, borrowers, history = build(day, specs)
     contacts, _ = check_agreement(day, decisions, borrowers, history, packs=ODD_PACKS)
-    got = {r["channel"]: r for r in contacts.iter_rows(named=True)}
+    got = {(r["borrower_id"], r["channel"]): r for r in contacts.iter_rows(named=True)}
     at = lambda h, m=0: datetime(2026, 12, 1, h, m, tzinfo=london).astimezone(UTC)  # noqa: E731
-    assert (got["sms"]["_start_utc"], got["sms"]["_end_utc"]) == (at(10), at(12, 30))
-    assert (got["letter"]["_start_utc"], got["letter"]["_end_utc"]) == (at(14), at(17))
+    window = {k: (r["_start_utc"], r["_end_utc"]) for k, r in got.items()}
+    assert window[("B00", "sms")] == (at(10), at(12, 30))
+    assert window[("B00", "letter")] == (at(14), at(17))
+    assert window[("B01", "letter")] == (at(9), at(14) + US)
 
 
 # --- a generated portfolio, with the generator's own histories, flags and opt-outs -------------
