@@ -26,12 +26,12 @@ cut at each instant where a count or a wait can change (a past contact leaving t
 period, a wait ending); the contact is planned in the first stretch of its window where no rule
 blocks, and refused when none is left.
 
-Contacts of one borrower are decided in priority order (the order of the input rows, ranked by
-``_rank``). A contact planned earlier counts against the later ones as a reservation made at
-the start of the local day: it counts for every cap (as an attempt, a connected call, an
-unanswered call and a conversation, like any reservation) and starts every wait on its channel
-for the whole day. That is what the gate will see once the earlier contact is reserved, and on
-the safe side for the wait (the gate would start it only at the reserved instant).
+Contacts of one borrower are decided in priority order (their ``_rank``, 0 first). A contact
+planned earlier counts against the later ones as a reservation made at the start of the local
+day: it counts for every cap (as an attempt, a connected call, an unanswered call and a
+conversation, like any reservation) and starts every wait on its channel for the whole day.
+That is what the gate will see once the earlier contact is reserved, and on the safe side for
+the wait (the gate would start it only at the reserved instant).
 """
 
 from __future__ import annotations
