@@ -181,7 +181,10 @@ def run_daily(
     ).join(in_arrears.select("account_id"), on="account_id", how="semi")
     primary, rest = _split_scorable(model, fallback_model, feats)
     scored = primary.select("account_id").with_columns(
-        model.score(primary).alias("score"), pl.lit(model.version).alias("model_version")
+        (model.score(primary) if primary.height else pl.Series([], dtype=pl.Float64)).alias(
+            "score"
+        ),
+        pl.lit(model.version).alias("model_version"),
     )
     if rest.height and fallback_model is not None:
         scored = pl.concat(
@@ -355,10 +358,11 @@ def _reasons_of(
     rest: pl.DataFrame,
 ) -> pl.DataFrame:
     """Reason codes of the rows each model scored (see :func:`_reason_frame`)."""
-    out = _reason_frame(model, primary)
-    if rest.height and fallback is not None:
-        out = pl.concat([out, _reason_frame(fallback, rest)])
-    return out
+    parts = [_reason_frame(m, f) for m, f in ((model, primary), (fallback, rest)) if f.height and m]
+    if not parts:
+        schema = {"account_id": pl.String(), **dict.fromkeys(REASON_COLUMNS, pl.String())}
+        return pl.DataFrame(schema=schema)
+    return pl.concat(parts)
 
 
 def _reason_frame(model: ScoringModel, feats: pl.DataFrame) -> pl.DataFrame:
