@@ -21,7 +21,7 @@ Nothing here updates or deletes an audit entry; on PostgreSQL a trigger refuses 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -211,16 +211,13 @@ _PG_HEAD_SQL = "SELECT 1 FROM audit_head WHERE id = 1"
 _HEADS_SEEN: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-def _past(row: RowMapping) -> PastContact:
+def _past(row: Mapping[Any, Any]) -> PastContact:
+    """A history row (SQLAlchemy mapping or a plain dict from the psycopg fast path)."""
     at = row["at"]
     if isinstance(at, str):  # SQLite UNION loses the column type of the first select
         at = UtcDateTime().process_result_value(datetime.fromisoformat(at), sa.Dialect())
     return PastContact(
-        at=at,
+        at=at.astimezone(UTC),
         channel=row["channel"],
         account_id=row["account_id"],
         outcome=row["outcome"],
@@ -460,47 +457,14 @@ class SqlGateUnitOfWork:
         if check_head and head_cur.fetchone() is None:
             _ensure_head(conn)  # the ledger's first entry: create the head in this transaction
         names = [d.name for d in hist_cur.description or ()]
-        out = []
-        for r in rows:
-            d = dict(zip(names, r, strict=True))
-            out.append(
-                PastContact(
-                    at=_utc(d["at"]),
-                    channel=d["channel"],
-                    account_id=d["account_id"],
-                    outcome=d["outcome"],
-                    party=d["party"],
-                    agency_id=d["agency_id"],
-                    number=d["number"],
-                    conversation=bool(d["conversation"]),
-                )
-            )
-        out.sort(key=lambda p: p.at)
-        return out
-
-    def record_decision(
-        self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
-    ) -> tuple[int, int | None]:
-        """Append the decision and (when ``reserve``) its reservation, without committing.
-        Returns (audit seq, reservation id or None)."""
-        conn = self.connection
-        if conn.dialect.name != "postgresql":
-            seq = self.audit.append("decision", attempt.borrower_id, payload, at)
-            return seq, self.contacts.reserve(attempt, at, seq) if reserve else None
-        params = self._decide_params(attempt, payload, at, reserve)
-        row = conn.execute(_PG_DECIDE, params).first()
-        if row is None:  # no head yet: the ledger's first entry
-            _ensure_head(conn)
-            row = conn.execute(_PG_DECIDE, params).one()
-        rid = row.reservation_id
-        return int(row.seq), (int(rid) if rid is not None else None)
+        return sorted((_past(dict(zip(names, r, strict=True))) for r in rows), key=lambda p: p.at)
 
     def commit_decision(
         self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
     ) -> tuple[int, int | None]:
-        """:meth:`record_decision` then :meth:`commit`; on PostgreSQL one statement and the
-        COMMIT in one round trip, so the audit chain's head is locked only for the server's
-        own work. Returns (audit seq, reservation id or None).
+        """Append the decision and (when ``reserve``) its reservation, then commit; on
+        PostgreSQL one statement and the COMMIT in one round trip, so the audit chain's head
+        is locked only for the server's own work. Returns (audit seq, reservation id or None).
 
         Raises
         ------
@@ -510,9 +474,10 @@ class SqlGateUnitOfWork:
         """
         conn = self.connection
         if conn.dialect.name != "postgresql":
-            result = self.record_decision(attempt, payload, at, reserve=reserve)
+            seq = self.audit.append("decision", attempt.borrower_id, payload, at)
+            rid = self.contacts.reserve(attempt, at, seq) if reserve else None
             self.commit()
-            return result
+            return seq, rid
         pg = conn.connection.driver_connection
         assert pg is not None
         cur = pg.cursor()
