@@ -5,8 +5,9 @@
    ``ContactGate.attempt`` for random borrowers at random instants of one local day
    (08:00-22:00, so most are allowed and some hit the daily cap); per-call latency recorded.
 3. ``pgbench``: the same number of clients run the gate's SQL without Python (lock the
-   borrower row, read its history, append an audit entry with the chained hash, insert a
-   ledger row, commit) against the same tables. That is the floor of this machine.
+   borrower row, read its history, lock the head of the borrower's audit chain, append an
+   audit entry with the chained hash, insert a ledger row, commit) against the same tables.
+   That is the floor of this machine.
 4. The audit chain (gate and pgbench entries alike) is verified afterwards.
 5. ``planner``: the daily planner's batch check (``pipeline.plan.plan_contacts``) on a
    generated portfolio, in contact decisions per second.
@@ -57,7 +58,13 @@ DAY = date(2026, 12, 1)  # a Tuesday, no holiday in CN
 DAY_START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 DAY_SECONDS = 14 * 3600
 
-PGBENCH_SQL = r"""
+# The borrower's audit chain, arrears.domain.audit.chain_of in SQL.
+_CHAIN_SQL = (
+    "('x' || left(encode(sha256(convert_to('B' || lpad(:b::text, 6, '0'), 'UTF8')), 'hex'), 8))"
+    "::bit(32)::bigint % 64"
+)
+PGBENCH_SQL = (
+    r"""
 \set b random(1, 100000)
 \set m random(0, 50399)
 BEGIN;
@@ -67,18 +74,21 @@ SELECT attempt_at, channel, account_id, status, outcome, party, agency_id, numbe
    AND status <> 'cancelled'
    AND attempt_at >= TIMESTAMPTZ '2026-10-27 00:00+00'
    AND attempt_at < TIMESTAMPTZ '2027-01-05 00:00+00';
+SELECT 1 FROM audit_head WHERE chain = CHAIN FOR UPDATE;
 WITH t AS (SELECT clock_timestamp() AS at),
+n AS (SELECT nextval('audit_log_seq') AS s),
 h AS (
-  UPDATE audit_head SET seq = seq + 1, prev_hash = hash,
-         hash = encode(sha256(convert_to(hash || '|' || '{"bench":"pgbench"}' || '|'
-                || (seq + 1)::text || '|'
+  UPDATE audit_head SET seq = n.s, prev_hash = audit_head.hash,
+         hash = encode(sha256(convert_to(audit_head.hash || '|' || '{"bench":"pgbench"}' || '|'
+                || n.s::text || '|'
                 || to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8')),
                 'hex')
-    FROM t WHERE id = 1 RETURNING seq, prev_hash, hash, t.at),
+    FROM t, n WHERE chain = CHAIN
+    RETURNING audit_head.seq, audit_head.prev_hash, audit_head.hash, t.at, audit_head.chain),
 a AS (
-  INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash)
+  INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash, chain)
   SELECT seq, at, 'decision', 'B' || lpad(:b::text, 6, '0'), '{"bench":"pgbench"}',
-         prev_hash, hash FROM h RETURNING seq)
+         prev_hash, hash, chain FROM h RETURNING seq)
 INSERT INTO contact_ledger (borrower_id, account_id, channel, party, purpose, agency_id,
     number, attempt_at, status, outcome, conversation, reserved_at, completed_at,
     decision_audit_seq)
@@ -87,6 +97,7 @@ SELECT 'B' || lpad(:b::text, 6, '0'), NULL, 'sms', 'borrower', 'collection', 'pg
     now(), NULL, a.seq FROM a;
 COMMIT;
 """
+).replace("CHAIN", _CHAIN_SQL)
 
 
 def _schema_url(schema: str) -> str:
@@ -309,7 +320,7 @@ def main() -> None:
         engine = create_engine(url, poolclass=NullPool)
         with engine.connect() as conn:
             log = SqlAuditLog(conn)
-            report = verify_chain(log.entries(), log.head())
+            report = verify_chain(log.entries(), log.heads())
         engine.dispose()
         print("audit chain", "OK" if report.ok else report.reason, report.entries, flush=True)
     finally:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from arrears.domain.audit import GENESIS_HASH, AuditEntry, entry_hash
+from arrears.domain.audit import GENESIS_HASH, AuditEntry, chain_of, entry_hash
 from arrears.domain.compliance.engine import Attempt, PastContact
 from arrears.domain.ports import Reservation
 
@@ -88,23 +88,20 @@ class FakeAudit:
         self.store = store
 
     def append(self, kind: str, borrower_id: str | None, payload: str, at: datetime) -> int:
-        seq, prev = self.head()
-        seq += 1
+        chain = chain_of(borrower_id)
+        seq = self.store.audit[-1].seq + 1 if self.store.audit else 1
+        prev = self.heads().get(chain, (0, GENESIS_HASH))[1]
+        digest = entry_hash(prev, payload, seq, at)
         self.store.audit.append(
-            AuditEntry(
-                seq, at, kind, borrower_id, payload, prev, entry_hash(prev, payload, seq, at)
-            )
+            AuditEntry(seq, at, kind, borrower_id, payload, prev, digest, chain)
         )
         return seq
 
     def entries(self) -> Iterator[AuditEntry]:
         return iter(list(self.store.audit))
 
-    def head(self) -> tuple[int, str]:
-        if not self.store.audit:
-            return 0, GENESIS_HASH
-        last = self.store.audit[-1]
-        return last.seq, last.hash
+    def heads(self) -> dict[int, tuple[int, str]]:
+        return {e.chain: (e.seq, e.hash) for e in self.store.audit}
 
 
 class FakeGateUnitOfWork:

@@ -414,8 +414,8 @@ def verify_audit(settings: Settings, anchors: dict[int, str] | None = None) -> C
     try:
         with engine.connect() as conn:
             log = gate_repo.SqlAuditLog(conn)
-            head = log.head()
-            return verify_chain(log.entries(), head, anchors)
+            heads = log.heads()
+            return verify_chain(log.entries(), heads, anchors)
     finally:
         engine.dispose()
 

@@ -3,6 +3,7 @@ audit verify (also after tampering), replay under an older pack version, input m
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from arrears.adapters.db.engine import create_engine
 from arrears.cli.main import app
+from arrears.domain.audit import chain_of
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -81,8 +83,16 @@ def test_attempts_outcomes_verify_and_replay(env: str) -> None:
     assert "Replayed 5 decision(s)" in out
     assert "allowed then, blocked now: 2" in out  # the 2nd and 3rd calls
     assert "blocked then, allowed now: 0" in out
-    code, out = invoke("audit", "verify")
+    code, out = invoke("audit", "verify", "--print-anchors")
     assert code == 0 and "7 entries" in out  # the replay is audited too
+    anchors = re.findall(r"^(\d+:[0-9a-f]{64})$", out, flags=re.MULTILINE)
+    # B1's chain and chain 0 (the replay, which has no borrower)
+    assert len(anchors) == len({chain_of("B1"), 0})
+    assert {a.split(":")[0] for a in anchors} == {"6", "7"}  # B1's last outcome, the replay
+    code, out = invoke("audit", "verify", *(a for x in anchors for a in ("--anchor", x)))
+    assert code == 0, out
+    code, out = invoke("audit", "verify", "--anchor", "7:" + "ab" * 32)
+    assert code == 1 and "anchor" in out
 
     engine = create_engine(env)
     with engine.begin() as conn:

@@ -74,7 +74,7 @@ def test_16_concurrent_workers_never_break_a_cap(db_url: str) -> None:
         with engine.connect() as conn:
             reserved = conn.execute(sa.text("SELECT count(*) FROM contact_ledger")).scalar()
             log = SqlAuditLog(conn)
-            report = verify_chain(log.entries(), log.head())
+            report = verify_chain(log.entries(), log.heads())
         assert report.ok, report.reason
         assert report.entries == WORKERS * ATTEMPTS
         assert reserved == allowed

@@ -13,14 +13,23 @@ from tests.gate_db import cap_violations, seed_borrowers
 from tests.gate_packs import DAILY_CAP, ZONE, no_holidays, zz_pack
 
 from arrears.adapters.clock import FixedClock
+from arrears.adapters.db.engine import create_engine
 from arrears.adapters.db.gate_repo import (
     SqlAuditLog,
     SqlGateUnitOfWork,
     history_as_of,
     load_borrower_state,
 )
-from arrears.adapters.db.tables import contact_history
-from arrears.domain.audit import ChainReport, verify_chain
+from arrears.adapters.db.migrate import downgrade_to_base, upgrade_to_head
+from arrears.adapters.db.tables import UtcDateTime, contact_history
+from arrears.domain.audit import (
+    GENESIS_HASH,
+    ChainReport,
+    canonical_json,
+    chain_of,
+    entry_hash,
+    verify_chain,
+)
 from arrears.domain.compliance.engine import Attempt, BorrowerState
 from arrears.services.gate import ContactGate
 
@@ -35,7 +44,7 @@ def gate_on(engine: Engine) -> ContactGate:
 def verify(engine: Engine) -> ChainReport:
     with engine.connect() as conn:
         log = SqlAuditLog(conn)
-        return verify_chain(log.entries(), log.head())
+        return verify_chain(log.entries(), log.heads())
 
 
 def tamper(engine: Engine, *statements: str) -> None:
@@ -135,10 +144,12 @@ def test_unit_of_work_rolls_back_unless_committed(ledger_engine: Engine) -> None
     with ledger_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM contact_ledger")).scalar() == 0
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar() == 0
-        assert SqlAuditLog(conn).head()[0] == 0
+        assert SqlAuditLog(conn).heads()[chain_of("B1")] == (0, GENESIS_HASH)
     with SqlGateUnitOfWork(ledger_engine) as uow:
-        assert uow.audit.append("decision", "B1", "{}", NOW) == 1
+        seq = uow.audit.append("decision", "B1", "{}", NOW)
         uow.commit()
+    # PostgreSQL's sequence does not roll back: the rolled-back entry leaves a gap there.
+    assert seq == (2 if ledger_engine.dialect.name == "postgresql" else 1)
     assert verify(ledger_engine).ok
 
 
@@ -156,7 +167,7 @@ def test_verify_finds_a_deleted_entry(gated: tuple[Engine, ContactGate]) -> None
     six_entries(gate)
     tamper(engine, "DELETE FROM audit_log WHERE seq = 4")
     report = verify(engine)
-    assert (report.ok, report.first_bad_seq) == (False, 4)
+    assert (report.ok, report.first_bad_seq) == (False, 5)  # the next entry of B1's chain
     assert "missing" in report.reason
 
 
@@ -232,3 +243,63 @@ def test_concurrent_writers_on_sqlite_and_postgres_keep_caps_and_chain(
     with ledger_engine.connect() as conn:
         n = conn.execute(sa.text("SELECT count(*) FROM contact_ledger")).scalar()
     assert n is not None and 0 < n < 160
+
+
+def test_a_single_chain_log_upgrades_to_chains_and_still_verifies(db_url: str) -> None:
+    """Migration 0006: entries written as one chain (before it) become chain 0 untouched;
+    later entries go to their borrowers' chains; the whole log verifies; downgrading is
+    refused once another chain holds entries."""
+    from alembic import command
+
+    from arrears.adapters.db.migrate import alembic_config
+
+    command.upgrade(alembic_config(db_url), "0005")
+    engine = create_engine(db_url)
+    prev, legacy = GENESIS_HASH, []
+    with engine.begin() as conn:  # three entries by the single-chain formula of 0002
+        for seq in (1, 2, 3):
+            payload = canonical_json({"legacy": seq})
+            at = NOW + timedelta(seconds=seq)
+            digest = entry_hash(prev, payload, seq, at)
+            legacy.append(digest)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash)"
+                    " VALUES (:s, :at, 'decision', 'B9', :p, :prev, :h)"
+                ).bindparams(sa.bindparam("at", type_=UtcDateTime())),
+                {"s": seq, "at": at, "p": payload, "prev": prev, "h": digest},
+            )
+            prev = digest
+        conn.execute(
+            sa.text("INSERT INTO audit_head (id, seq, hash, prev_hash) VALUES (1, 3, :h, :p)"),
+            {"h": legacy[-1], "p": legacy[-2]},
+        )
+    upgrade_to_head(db_url)
+    assert verify(engine).ok
+    seed_borrowers(engine, ["B1", "B2"])
+    gate = gate_on(engine)
+    for b in ("B1", "B2", "B1"):
+        gate.attempt(Attempt(b, "A1", "sms", NOW), BorrowerState(b, "ZZ", ZONE))
+    report = verify(engine)
+    assert report.ok and report.entries == 6
+    assert report.heads[0] == (3, legacy[-1])  # the old chain, as it was
+    assert set(report.heads) == {0, chain_of("B1"), chain_of("B2")}
+    assert report.head_seq == 6  # numbering goes on after the old entries
+    with pytest.raises(RuntimeError, match="chains other than 0"):
+        downgrade_to_base(db_url)
+    engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.xdist_group("pg")
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_chain_of_formula_in_sql_matches_python(ledger_engine: Engine) -> None:
+    """The SQL form of chain_of (documented, used by the benchmark's pgbench script)."""
+    ids = ["B000001", "B099999", "借款人-7", "x"]
+    sql = (
+        "SELECT ('x' || left(encode(sha256(convert_to(:b, 'UTF8')), 'hex'), 8))::bit(32)"
+        "::bigint % 64"
+    )
+    with ledger_engine.connect() as conn:
+        got = [conn.execute(sa.text(sql), {"b": b}).scalar_one() for b in ids]
+    assert got == [chain_of(b) for b in ids]

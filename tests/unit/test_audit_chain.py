@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from arrears.domain.audit import (
+    AUDIT_CHAINS,
     GENESIS_HASH,
     AuditEntry,
     at_text,
     canonical_json,
+    chain_of,
     entry_hash,
     verify_chain,
 )
@@ -32,8 +34,9 @@ def chain(n: int) -> list[AuditEntry]:
     return out
 
 
-def head(entries: list[AuditEntry]) -> tuple[int, str]:
-    return (entries[-1].seq, entries[-1].hash) if entries else (0, GENESIS_HASH)
+def head(entries: list[AuditEntry]) -> dict[int, tuple[int, str]]:
+    """Each chain's last (seq, hash), as ``audit_head`` would hold them."""
+    return {e.chain: (e.seq, e.hash) for e in entries}
 
 
 def test_hash_formula_is_the_documented_one() -> None:
@@ -58,7 +61,8 @@ def test_intact_chain_verifies() -> None:
     report = verify_chain(entries, head(entries))
     assert report.ok and report.entries == 10 and report.first_bad_seq is None
     assert report.head_seq == 10 and report.head_hash == entries[-1].hash
-    assert verify_chain([], (0, GENESIS_HASH)).ok
+    assert verify_chain([], {0: (0, GENESIS_HASH)}).ok
+    assert verify_chain([], {}).ok
 
 
 def test_altered_payload_is_found() -> None:
@@ -89,7 +93,7 @@ def test_removed_entry_is_found() -> None:
     entries = chain(6)
     del entries[2]
     report = verify_chain(entries, head(entries))
-    assert (report.ok, report.first_bad_seq) == (False, 3)
+    assert (report.ok, report.first_bad_seq) == (False, 4)  # whose link now points nowhere
     assert "missing" in report.reason
 
 
@@ -114,14 +118,14 @@ def test_out_of_order_rows_are_found() -> None:
     entries = chain(5)
     entries[1], entries[2] = entries[2], entries[1]
     report = verify_chain(entries, head(entries))
-    assert not report.ok and report.first_bad_seq == 2
+    assert not report.ok and report.first_bad_seq == 3  # read before entry 2, out of place
 
 
 def test_removed_tail_is_found_through_the_head() -> None:
     entries = chain(6)
     stored_head = head(entries)
     report = verify_chain(entries[:4], stored_head)
-    assert (report.ok, report.first_bad_seq) == (False, 5)
+    assert (report.ok, report.first_bad_seq) == (False, 6)  # the entry the head records
     assert "head" in report.reason
 
 
@@ -141,3 +145,83 @@ def test_rewritten_chain_is_caught_by_an_anchor() -> None:
     assert (report.ok, report.first_bad_seq) == (False, 3)
     assert "anchor" in report.reason
     assert verify_chain(entries, head(entries), anchor).ok
+
+
+# --- several chains ---------------------------------------------------------------------------
+
+
+def chains(borrowers: list[str], n: int, first_seq: int = 1, step: int = 1) -> list[AuditEntry]:
+    """``n`` entries cycling over ``borrowers``, each in its borrower's chain, seqs from
+    ``first_seq`` every ``step`` (gaps as PostgreSQL's sequence leaves them)."""
+    out: list[AuditEntry] = []
+    tips: dict[int, str] = {}
+    for k in range(n):
+        seq, who = first_seq + k * step, borrowers[k % len(borrowers)]
+        c = chain_of(who)
+        prev = tips.get(c, GENESIS_HASH)
+        payload = canonical_json({"k": k, "who": who})
+        at = T0 + timedelta(seconds=k)
+        h = entry_hash(prev, payload, seq, at)
+        out.append(AuditEntry(seq, at, "decision", who, payload, prev, h, c))
+        tips[c] = h
+    return out
+
+
+# Borrower ids in three different chains (checked below, so the tests mean what they say).
+THREE = ["B1", "B2", "B4"]
+
+
+def test_chain_of_is_stable_and_spreads_borrowers() -> None:
+    assert len({chain_of(b) for b in THREE}) == 3
+    assert chain_of(None) == 0
+    # the documented formula, recomputed independently
+    digest = hashlib.sha256("借款人-7".encode()).hexdigest()
+    assert chain_of("借款人-7") == int(digest[:8], 16) % AUDIT_CHAINS
+    used = {chain_of(f"B{i:06d}") for i in range(2000)}
+    assert used == set(range(AUDIT_CHAINS))
+
+
+def test_interleaved_chains_with_gaps_verify() -> None:
+    entries = chains(THREE, 12, first_seq=5, step=3)
+    report = verify_chain(entries, head(entries))
+    assert report.ok and report.entries == 12
+    assert set(report.heads) == {chain_of(b) for b in THREE}
+    assert report.head_seq == entries[-1].seq
+
+
+def test_entry_removed_from_one_chain_is_found_at_that_chains_next_entry() -> None:
+    entries = chains(THREE, 9)
+    removed = entries.pop(4)  # B2's second entry; B2's third is entries[6] after the pop
+    report = verify_chain(entries, head(entries))
+    assert (report.ok, report.first_bad_seq) == (False, removed.seq + 3)
+    assert f"chain {removed.chain}" in report.reason
+
+
+def test_entry_moved_to_another_chain_is_found() -> None:
+    entries = chains(THREE, 9)
+    entries[4] = replace(entries[4], chain=entries[3].chain)
+    report = verify_chain(entries, head(entries))
+    assert (report.ok, report.first_bad_seq) == (False, entries[4].seq)
+    assert "prev_hash" in report.reason
+
+
+def test_tail_removed_from_one_chain_is_found_through_its_head() -> None:
+    entries = chains(THREE, 9)
+    stored = head(entries)
+    last_b4 = entries.pop(8)  # the last entry overall, B4's
+    report = verify_chain(entries, stored)
+    assert (report.ok, report.first_bad_seq) == (False, last_b4.seq)
+    assert f"chain {last_b4.chain}" in report.reason
+    # removing a whole chain, head kept, is found too
+    only_b1 = [e for e in chains(THREE, 9) if e.borrower_id == "B1"]
+    report = verify_chain(only_b1, stored)
+    assert not report.ok and "head" in report.reason
+
+
+def test_unknown_chain_and_duplicate_seq_are_refused() -> None:
+    entries = chains(THREE, 3)
+    bad_chain = [*entries[:2], replace(entries[2], chain=AUDIT_CHAINS)]
+    assert "does not exist" in verify_chain(bad_chain, None).reason
+    duplicated = [*entries, replace(entries[2], seq=entries[2].seq)]
+    report = verify_chain(duplicated, None)
+    assert not report.ok and "out of order" in report.reason

@@ -71,7 +71,7 @@ def test_reservations_count_against_the_cap() -> None:
     assert results[-1].decision.rule_ids == ("ZZ.DAILY",)
     assert len(store.reservations) == DAILY_CAP
     assert len(store.audit) == DAILY_CAP + 2
-    assert verify_chain(store.audit, (store.audit[-1].seq, store.audit[-1].hash)).ok
+    assert verify_chain(store.audit, {e.chain: (e.seq, e.hash) for e in store.audit}).ok
 
 
 def test_cancelled_reservations_stop_counting() -> None:

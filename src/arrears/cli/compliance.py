@@ -167,8 +167,15 @@ def audit_verify(
         list[str] | None,
         typer.Option(help="SEQ:HASH recorded outside the database (repeatable)"),
     ] = None,
+    print_anchors: Annotated[
+        bool,
+        typer.Option(
+            "--print-anchors", help="Also print each chain's last SEQ:HASH, to keep elsewhere"
+        ),
+    ] = False,
 ) -> None:
-    """Recompute the hash chain; report the first altered, removed or reordered entry."""
+    """Recompute the audit log's hash chains; report the first altered, removed or reordered
+    entry."""
     anchors: dict[int, str] = {}
     for a in anchor or []:
         seq, _, digest = a.partition(":")
@@ -178,8 +185,13 @@ def audit_verify(
     report = bootstrap.verify_audit(load_settings(), anchors)
     if report.ok:
         out.print(
-            f"audit chain OK: {report.entries:,} entries, head {report.head_seq} {report.head_hash}"
+            f"audit chain OK: {report.entries:,} entries in {len(report.heads)} chains, "
+            f"last entry {report.head_seq} {report.head_hash}",
+            highlight=False,
         )
+        if print_anchors:
+            for _chain, (last_seq, last_hash) in sorted(report.heads.items()):
+                out.print(f"{last_seq}:{last_hash}", highlight=False, soft_wrap=True)
         return
     err.print(
         f"[bold red]audit chain BROKEN[/] at entry {report.first_bad_seq}: "

@@ -1,19 +1,28 @@
-"""The audit chain: canonical JSON payloads, entry hashes and chain verification (pure).
+"""The audit log: canonical JSON payloads, entry hashes and chain verification (pure).
 
 Every gate decision (allowed or blocked), every recorded outcome and every replay is one audit
-entry. Entries are numbered ``seq`` = 1, 2, 3, ... without gaps and chained by SHA-256::
+entry. The log is :data:`AUDIT_CHAINS` hash chains side by side; a borrower's entries all go
+to one chain, :func:`chain_of` its id (entries with no borrower, such as replays, go to chain
+0). Each entry has a ``seq`` unique across the whole log, increasing in the order entries were
+written (on PostgreSQL it comes from a sequence, so a rolled-back transaction leaves a gap),
+and is chained by SHA-256 to the entry before it *in its chain*::
 
-    hash(n) = sha256_hex(prev_hash(n) + "|" + payload(n) + "|" + str(n) + "|" + at_text(n))
-    prev_hash(n) = hash(n - 1),   prev_hash(1) = GENESIS_HASH ("0" * 64)
+    hash(e) = sha256_hex(prev_hash(e) + "|" + payload(e) + "|" + str(seq(e)) + "|" + at_text(e))
+    prev_hash(e) = hash(previous entry of e's chain),  GENESIS_HASH ("0" * 64) for the first
 
 where ``payload`` is canonical JSON (:func:`canonical_json`: sorted keys, no spaces, UTF-8)
 and ``at_text`` the entry instant in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
 (:func:`at_text`). The ``|`` separators make the concatenation unambiguous. Altering a
-payload, an instant or a sequence number changes that entry's hash; removing, inserting or
-reordering entries breaks the ``prev_hash`` links or the numbering; removing entries at the
-end is caught by the chain head (the last ``seq`` and ``hash``, kept apart from the entries).
-A writer who rewrites the whole chain *and* the head is not caught by the chain alone: record
-the head hash outside the database from time to time (an anchor) and pass it to the verifier.
+payload, an instant or a sequence number changes that entry's hash; removing, inserting,
+moving or reordering entries breaks the ``prev_hash`` link of the next entry of the chain;
+removing entries at the end of a chain is caught by that chain's head (its last ``seq`` and
+``hash``, kept apart from the entries). A writer who rewrites a whole chain *and* its head is
+not caught by the chain alone: record the heads outside the database from time to time
+(anchors, :attr:`ChainReport.heads`) and pass them to the verifier.
+
+Why several chains: a single chain makes every writer of the log queue for its one head,
+holding it across the commit's WAL flush; with chains by borrower, writers on different
+borrowers (already serialised per borrower by the gate) rarely meet.
 """
 
 from __future__ import annotations
@@ -21,12 +30,29 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
 AUDIT_KINDS = ("decision", "outcome", "replay")
+#: Number of hash chains of the audit log (chains 0 .. AUDIT_CHAINS - 1). Changing it needs a
+#: migration that creates the new chain heads; existing entries stay valid where they are.
+AUDIT_CHAINS = 64
+
+
+def chain_of(borrower_id: str | None) -> int:
+    """The chain a borrower's entries go to: the first 4 bytes of SHA-256 of the UTF-8 id,
+    big-endian, modulo :data:`AUDIT_CHAINS`; 0 for entries without a borrower.
+
+    The same formula in SQL (used by the benchmark's pgbench script)::
+
+        ('x' || left(encode(sha256(convert_to(id, 'UTF8')), 'hex'), 8))::bit(32)::bigint % 64
+    """
+    if borrower_id is None:
+        return 0
+    digest = hashlib.sha256(borrower_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % AUDIT_CHAINS
 
 
 def canonical_json(payload: Mapping[str, Any]) -> str:
@@ -69,7 +95,8 @@ class AuditEntry:
     Attributes
     ----------
     seq : int
-        Position in the chain, from 1, without gaps.
+        Identifies the entry in the whole log, from 1, increasing in write order (gaps
+        possible).
     at : datetime
         When it was written (UTC-aware).
     kind : str
@@ -79,7 +106,9 @@ class AuditEntry:
     payload : str
         Canonical JSON text.
     prev_hash, hash : str
-        64 hex characters each.
+        64 hex characters each; ``prev_hash`` is the hash of the previous entry of the chain.
+    chain : int
+        The chain it belongs to (0 .. AUDIT_CHAINS - 1).
     """
 
     seq: int
@@ -89,6 +118,7 @@ class AuditEntry:
     payload: str
     prev_hash: str
     hash: str
+    chain: int = 0
 
     def data(self) -> dict[str, Any]:
         """The payload parsed from JSON."""
@@ -105,18 +135,21 @@ class ChainReport:
     Attributes
     ----------
     ok : bool
-        True when every entry and the head check out.
+        True when every entry and every chain head check out.
     entries : int
         Entries examined.
     first_bad_seq : int or None
-        Sequence number of the first entry found wrong (for a problem at the end of the
-        chain: the first missing sequence number).
+        Sequence number of the first entry found wrong (for entries removed from the end of a
+        chain: the last sequence number its head records).
     reason : str
         Why it is wrong ("" when ok).
     head_seq : int
-        Last sequence number of the chain as stored.
+        Sequence number of the last entry read (0 for an empty log).
     head_hash : str
-        Hash of the last entry (the value to anchor outside the database).
+        Hash of that entry.
+    heads : dict of int to (int, str)
+        Per non-empty chain, its last entry's (seq, hash) as recomputed: the values to anchor
+        outside the database (``arrears audit verify --anchor SEQ:HASH``).
     """
 
     ok: bool
@@ -125,21 +158,25 @@ class ChainReport:
     reason: str
     head_seq: int
     head_hash: str
+    heads: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
 def verify_chain(
     entries: Iterable[AuditEntry],
-    head: tuple[int, str] | None,
+    heads: Mapping[int, tuple[int, str]] | None,
     anchors: Mapping[int, str] | None = None,
 ) -> ChainReport:
-    """Recompute the chain and report the first entry that is altered, missing or out of place.
+    """Recompute every chain and report the first entry that is altered, missing or out of
+    place.
 
     Parameters
     ----------
     entries : iterable of AuditEntry
-        Every stored entry in ascending ``seq`` order (as the database returns them).
-    head : (int, str) or None
-        The chain head as stored (last seq and its hash); None skips the end-of-chain check.
+        Every stored entry in ascending ``seq`` order (as the database returns them), all
+        chains interleaved.
+    heads : mapping of int to (int, str), or None
+        Each chain's head as stored (last seq and its hash; a chain absent from the mapping
+        counts as empty). None skips the end-of-chain checks.
     anchors : mapping of int to str, optional
         Hashes recorded elsewhere for some sequence numbers; each must match.
 
@@ -149,26 +186,26 @@ def verify_chain(
         ``ok`` False names the first bad sequence number and the reason.
     """
     anchors = dict(anchors or {})
-    prev_hash, expected, count = GENESIS_HASH, 1, 0
+    tips: dict[int, tuple[int, str]] = {}  # chain -> (seq, hash) of its last entry so far
+    last_seq, last_hash, count = 0, GENESIS_HASH, 0
 
     def bad(seq: int, reason: str) -> ChainReport:
-        return ChainReport(False, count, seq, reason, expected - 1, prev_hash)
+        return ChainReport(False, count, seq, reason, last_seq, last_hash, dict(tips))
 
     for e in entries:
         count += 1
-        if e.seq != expected:
-            if e.seq > expected:
-                return bad(
-                    expected,
-                    f"entry {expected} is missing (next stored entry is {e.seq}): "
-                    "removed or renumbered",
-                )
-            return bad(e.seq, f"entry {e.seq} appears out of order after {expected - 1}")
-        if e.prev_hash != prev_hash:
+        if e.seq <= last_seq:
+            return bad(e.seq, f"entry {e.seq} appears out of order after {last_seq}")
+        if not 0 <= e.chain < AUDIT_CHAINS:
+            return bad(e.seq, f"entry {e.seq} names chain {e.chain}, which does not exist")
+        tip_seq, tip_hash = tips.get(e.chain, (0, GENESIS_HASH))
+        if e.prev_hash != tip_hash:
+            before = f"entry {tip_seq}" if tip_seq else "the start of the chain"
             return bad(
                 e.seq,
-                f"prev_hash does not match the hash of entry {e.seq - 1}: an entry before it "
-                "was removed, inserted or reordered",
+                f"prev_hash does not match the hash of the entry before it in chain {e.chain} "
+                f"({before}): an entry between them is missing, or entries were inserted, "
+                "moved or reordered",
             )
         if e.kind not in AUDIT_KINDS:
             return bad(e.seq, f"unknown kind {e.kind!r}")
@@ -184,18 +221,19 @@ def verify_chain(
             )
         if e.seq in anchors and anchors.pop(e.seq) != e.hash:
             return bad(e.seq, "hash differs from the anchor recorded outside the database")
-        prev_hash, expected = e.hash, expected + 1
-    last = expected - 1
+        tips[e.chain] = (e.seq, e.hash)
+        last_seq, last_hash = e.seq, e.hash
     if anchors:
         missing = min(anchors)
         return bad(missing, f"anchored entry {missing} is not in the log: entries removed")
-    if head is not None:
-        head_seq, head_hash = head
-        if head_seq != last or head_hash != prev_hash:
-            first = min(head_seq, last) + 1 if head_seq != last else last
-            return bad(
-                first,
-                f"the chain ends at entry {last} but its head records entry {head_seq}: "
-                "entries removed from the end, or the head was altered",
-            )
-    return ChainReport(True, count, None, "", last, prev_hash)
+    if heads is not None:
+        for chain in sorted(set(heads) | set(tips)):
+            stored = heads.get(chain, (0, GENESIS_HASH))
+            found = tips.get(chain, (0, GENESIS_HASH))
+            if stored != found:
+                return bad(
+                    max(stored[0], found[0]),
+                    f"chain {chain} ends at entry {found[0]} but its head records entry "
+                    f"{stored[0]}: entries removed from the end, or the head was altered",
+                )
+    return ChainReport(True, count, None, "", last_seq, last_hash, dict(tips))

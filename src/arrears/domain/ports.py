@@ -97,17 +97,20 @@ class AuditLog(Protocol):
     """The append-only, hash-chained audit log (see :mod:`arrears.domain.audit`)."""
 
     def append(self, kind: str, borrower_id: str | None, payload: str, at: datetime) -> int:
-        """Append one entry (``payload`` canonical JSON) after the chain head; return its seq.
+        """Append one entry (``payload`` canonical JSON) to the head of the borrower's chain
+        (:func:`arrears.domain.audit.chain_of`); return its seq.
 
-        Appends are serialised by the chain head: the entry's seq is the head's + 1."""
+        Appends to one chain are serialised by its head; the seq is taken after the head is
+        locked, so within a chain seq increases in chain order."""
         ...
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry in ascending seq order."""
         ...
 
-    def head(self) -> tuple[int, str]:
-        """The stored chain head: last seq and its hash (0 and the genesis hash when empty)."""
+    def heads(self) -> dict[int, tuple[int, str]]:
+        """The stored chain heads: chain -> (last seq, its hash); (0, genesis hash) for an
+        empty chain."""
         ...
 
 

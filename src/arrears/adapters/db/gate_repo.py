@@ -6,12 +6,15 @@
   row (``SELECT ... FOR NO KEY UPDATE``, released at commit or rollback), so two transactions
   on one borrower run one after the other and the second reads the first's reservation. (A
   row lock rather than an advisory lock: advisory locks are database-wide, so two ledgers in
-  two schemas of one database would queue on each other's borrower ids.) The audit chain
-  head is one row that every append updates (``UPDATE ... RETURNING``, which waits for and
-  re-reads the latest committed head), so appends are serialised and numbered without gaps;
-  the hash is computed by PostgreSQL's ``sha256()`` in the same statement, with exactly the
-  formula of
-  :func:`arrears.domain.audit.entry_hash` (``audit verify`` recomputes it in Python).
+  two schemas of one database would queue on each other's borrower ids.) An append locks
+  the head row of the borrower's audit chain (``SELECT ... FOR UPDATE``, one of
+  :data:`~arrears.domain.audit.AUDIT_CHAINS`), then, in the next statement, takes the entry's
+  seq from the sequence ``audit_log_seq`` and advances the head; so appends to one chain are
+  serialised and their seqs increase along it, while appends to different chains proceed
+  side by side. The hash is computed by PostgreSQL's ``sha256()`` in that statement, with
+  exactly the formula of :func:`arrears.domain.audit.entry_hash` (``audit verify`` recomputes
+  it in Python). Locks are always taken borrower first, chain head second, so two gate
+  transactions cannot deadlock.
 * SQLite: the transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time for the whole
   database, other writers wait up to the busy timeout), so locking the borrower is implicit.
 
@@ -20,13 +23,11 @@ Nothing here updates or deletes an audit entry; on PostgreSQL a trigger refuses 
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
@@ -39,7 +40,7 @@ from arrears.adapters.db.tables import (
     contact_ledger,
 )
 from arrears.adapters.portfolio.schema import FLAG_COLUMNS
-from arrears.domain.audit import GENESIS_HASH, AuditEntry, at_text, entry_hash
+from arrears.domain.audit import AuditEntry, at_text, chain_of, entry_hash
 from arrears.domain.compliance.engine import Attempt, BorrowerState, PastContact
 from arrears.domain.ports import Reservation
 
@@ -51,25 +52,34 @@ CONVERSATION_OUTCOMES = ("rpc", "ptp")
 # of contact_ledger inserts take.
 _LOCK = sa.text("SELECT 1 FROM borrowers WHERE borrower_id = :b FOR NO KEY UPDATE")
 
-# Advance the chain head by one entry (the same hash as domain.audit.entry_hash); both
+# Lock the head row of one audit chain until the transaction ends. It must be a statement of
+# its own, before the one that advances the head: that statement then starts (READ COMMITTED)
+# after the lock is granted, so it reads the latest head and takes a seq larger than every
+# seq already in the chain. (Taking nextval() in the advancing statement itself would draw
+# the number before waiting for the lock.)
+_LOCK_CHAIN = sa.text("SELECT 1 FROM audit_head WHERE chain = :chain FOR UPDATE")
+
+# Advance a (locked) chain head by one entry (the same hash as domain.audit.entry_hash); both
 # PostgreSQL statements below start from it.
 _PG_ADVANCE_HEAD = """
-    WITH h AS (
+    WITH n AS (SELECT nextval('audit_log_seq') AS s),
+    h AS (
         UPDATE audit_head
-           SET seq = seq + 1,
-               prev_hash = hash,
+           SET seq = n.s,
+               prev_hash = audit_head.hash,
                hash = encode(sha256(convert_to(
-                   hash || '|' || CAST(:payload AS text) || '|' || (seq + 1)::text
+                   audit_head.hash || '|' || CAST(:payload AS text) || '|' || n.s::text
                    || '|' || CAST(:at_text AS text), 'UTF8')), 'hex')
-         WHERE id = 1
-     RETURNING seq, prev_hash, hash
+          FROM n
+         WHERE audit_head.chain = :chain
+     RETURNING audit_head.seq, audit_head.prev_hash, audit_head.hash
     )"""
 
 _PG_APPEND = sa.text(
     _PG_ADVANCE_HEAD
     + """
-    INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash)
-    SELECT seq, :at, :kind, :borrower_id, :payload, prev_hash, hash FROM h
+    INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash, chain)
+    SELECT seq, :at, :kind, :borrower_id, :payload, prev_hash, hash, :chain FROM h
     RETURNING seq
     """
 ).bindparams(sa.bindparam("at", type_=UtcDateTime()))
@@ -84,8 +94,8 @@ _UNTIL = sa.bindparam("until", type_=UtcDateTime())
 _PG_DECIDE = sa.text(
     _PG_ADVANCE_HEAD
     + """, a AS (
-        INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash)
-        SELECT seq, :at, 'decision', :borrower_id, :payload, prev_hash, hash FROM h
+        INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash, chain)
+        SELECT seq, :at, 'decision', :borrower_id, :payload, prev_hash, hash, :chain FROM h
         RETURNING seq
     ), r AS (
         INSERT INTO contact_ledger (borrower_id, account_id, channel, party, purpose,
@@ -157,34 +167,24 @@ _COMPLETE = (
         completed_at=sa.bindparam("done_at", type_=UtcDateTime()),
     )
 )
-_HEAD_BUMP = (
-    audit_head.update()
-    .where(audit_head.c.id == 1)
-    .values(seq=audit_head.c.seq + 1)
-    .returning(audit_head.c.seq, audit_head.c.hash)
+_HEAD_OF = sa.select(audit_head.c.seq, audit_head.c.hash).where(
+    audit_head.c.chain == sa.bindparam("chain")
 )
 _HEAD_SET = (
     audit_head.update()
-    .where(audit_head.c.id == 1)
-    .values(hash=sa.bindparam("h"), prev_hash=sa.bindparam("p"))
+    .where(audit_head.c.chain == sa.bindparam("c"))
+    .values(seq=sa.bindparam("s"), hash=sa.bindparam("h"), prev_hash=sa.bindparam("p"))
 )
-_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-_HEAD_ROW = {"id": 1, "seq": 0, "hash": GENESIS_HASH, "prev_hash": GENESIS_HASH}
-
-
-def _ensure_head(conn: Connection) -> None:
-    """Create the chain head (seq 0, genesis hash) if this is the ledger's first append.
-
-    ``ON CONFLICT DO NOTHING`` waits for a concurrent creator and then does nothing, so two
-    first appends cannot both start a chain."""
-    if conn.dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(audit_head).values(_HEAD_ROW).on_conflict_do_nothing()
-    else:
-        stmt = sqlite.insert(audit_head).values(_HEAD_ROW).on_conflict_do_nothing()
-    conn.execute(stmt)
-
-
+_HEADS = sa.select(audit_head.c.chain, audit_head.c.seq, audit_head.c.hash)
+_NEXT_SEQ = sa.select(sa.func.coalesce(sa.func.max(audit_log.c.seq), 0) + 1)
 _AUDIT_INSERT = audit_log.insert()
+
+
+def _no_head(chain: int) -> RuntimeError:
+    return RuntimeError(
+        f"audit chain {chain} has no head row (migration 0006 creates one per chain; was it "
+        "removed?): nothing was written"
+    )
 
 
 # --- PostgreSQL fast path: the gate's two round trips, pipelined on the psycopg connection -----
@@ -206,9 +206,7 @@ def _compiled(stmt: Any) -> tuple[str, dict[str, Any]]:
 _PG_LOCK_SQL, _ = _compiled(_LOCK)
 _PG_HISTORY_SQL, _PG_HISTORY_PARAMS = _compiled(_HISTORY)
 _PG_DECIDE_SQL, _ = _compiled(_PG_DECIDE)
-_PG_HEAD_SQL = "SELECT 1 FROM audit_head WHERE id = 1"
-#: Engines whose audit head is known to exist (it is never removed once created).
-_HEADS_SEEN: weakref.WeakSet[Engine] = weakref.WeakSet()
+_PG_LOCK_CHAIN_SQL, _ = _compiled(_LOCK_CHAIN)
 
 
 def _past(row: Mapping[Any, Any]) -> PastContact:
@@ -326,25 +324,33 @@ class SqlAuditLog:
         self._pg = conn.dialect.name == "postgresql"
 
     def append(self, kind: str, borrower_id: str | None, payload: str, at: datetime) -> int:
-        """Append one entry after the head, in the caller's transaction; return its seq."""
+        """Append one entry to the head of the borrower's chain (:func:`chain_of`), in the
+        caller's transaction; return its seq.
+
+        Raises
+        ------
+        RuntimeError
+            If the chain has no head row (nothing is written).
+        """
+        chain = chain_of(borrower_id)
         if self._pg:
+            if self._conn.execute(_LOCK_CHAIN, {"chain": chain}).first() is None:
+                raise _no_head(chain)
             params = {
                 "payload": payload,
                 "at_text": at_text(at),
                 "at": at,
                 "kind": kind,
                 "borrower_id": borrower_id,
+                "chain": chain,
             }
-            seq = self._conn.execute(_PG_APPEND, params).scalar()
-            if seq is None:  # no head yet: the ledger's first entry
-                _ensure_head(self._conn)
-                seq = self._conn.execute(_PG_APPEND, params).scalar_one()
-            return int(seq)
-        head = self._conn.execute(_HEAD_BUMP).first()
+            return int(self._conn.execute(_PG_APPEND, params).scalar_one())
+        # SQLite: the transaction is the only writer (BEGIN IMMEDIATE), so max + 1 is safe.
+        head = self._conn.execute(_HEAD_OF, {"chain": chain}).first()
         if head is None:
-            _ensure_head(self._conn)
-            head = self._conn.execute(_HEAD_BUMP).one()
-        seq, prev = int(head.seq), str(head.hash)
+            raise _no_head(chain)
+        prev = str(head.hash)
+        seq = int(self._conn.execute(_NEXT_SEQ).scalar_one())
         digest = entry_hash(prev, payload, seq, at)
         self._conn.execute(
             _AUDIT_INSERT,
@@ -356,9 +362,10 @@ class SqlAuditLog:
                 payload=payload,
                 prev_hash=prev,
                 hash=digest,
+                chain=chain,
             ),
         )
-        self._conn.execute(_HEAD_SET, {"h": digest, "p": prev})
+        self._conn.execute(_HEAD_SET, {"c": chain, "s": seq, "h": digest, "p": prev})
         return seq
 
     def entries(self) -> Iterator[AuditEntry]:
@@ -369,15 +376,12 @@ class SqlAuditLog:
         for r in result.mappings():
             yield AuditEntry(
                 r["seq"], r["at"], r["kind"], r["borrower_id"], r["payload"], r["prev_hash"],
-                r["hash"],
+                r["hash"], r["chain"],
             )  # fmt: skip
 
-    def head(self) -> tuple[int, str]:
-        """Last seq and hash as stored in ``audit_head``."""
-        row = self._conn.execute(_HEAD).first()
-        if row is None:
-            return 0, GENESIS_HASH
-        return int(row.seq), str(row.hash)
+    def heads(self) -> dict[int, tuple[int, str]]:
+        """Every chain's (last seq, hash) as stored in ``audit_head``."""
+        return {int(r.chain): (int(r.seq), str(r.hash)) for r in self._conn.execute(_HEADS)}
 
 
 class SqlGateUnitOfWork:
@@ -445,17 +449,12 @@ class SqlGateUnitOfWork:
             return self.contacts.history(borrower_id, since, until)
         pg = conn.connection.driver_connection
         assert pg is not None
-        check_head = self._engine not in _HEADS_SEEN
         params = {**_PG_HISTORY_PARAMS, "b": borrower_id, "since": since, "until": until}
-        lock_cur, hist_cur, head_cur = pg.cursor(), pg.cursor(), pg.cursor()
+        lock_cur, hist_cur = pg.cursor(), pg.cursor()
         with pg.pipeline():
             lock_cur.execute(_PG_LOCK_SQL, {"b": borrower_id})
             hist_cur.execute(_PG_HISTORY_SQL, params)
-            if check_head:
-                head_cur.execute(_PG_HEAD_SQL)
         rows = hist_cur.fetchall()
-        if check_head and head_cur.fetchone() is None:
-            _ensure_head(conn)  # the ledger's first entry: create the head in this transaction
         names = [d.name for d in hist_cur.description or ()]
         return sorted((_past(dict(zip(names, r, strict=True))) for r in rows), key=lambda p: p.at)
 
@@ -463,13 +462,14 @@ class SqlGateUnitOfWork:
         self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
     ) -> tuple[int, int | None]:
         """Append the decision and (when ``reserve``) its reservation, then commit; on
-        PostgreSQL one statement and the COMMIT in one round trip, so the audit chain's head
-        is locked only for the server's own work. Returns (audit seq, reservation id or None).
+        PostgreSQL the chain-head lock, one statement and the COMMIT in one round trip, so the
+        borrower's audit chain head is locked only for the server's own work. Returns (audit
+        seq, reservation id or None).
 
         Raises
         ------
         RuntimeError
-            On PostgreSQL, if the audit chain has no head row (removed behind arrears' back):
+            If the borrower's audit chain has no head row (removed behind arrears' back):
             nothing was written.
         """
         conn = self.connection
@@ -480,16 +480,17 @@ class SqlGateUnitOfWork:
             return seq, rid
         pg = conn.connection.driver_connection
         assert pg is not None
-        cur = pg.cursor()
+        params = self._decide_params(attempt, payload, at, reserve)
+        lock_cur, cur = pg.cursor(), pg.cursor()
         with pg.pipeline():
-            cur.execute(_PG_DECIDE_SQL, self._decide_params(attempt, payload, at, reserve))
+            lock_cur.execute(_PG_LOCK_CHAIN_SQL, {"chain": params["chain"]})
+            cur.execute(_PG_DECIDE_SQL, params)
             pg.commit()
         row = cur.fetchone()
         conn.commit()  # the driver has committed; this closes SQLAlchemy's transaction
         self._committed = True
         if row is None:
-            raise RuntimeError("the audit chain has no head row: the decision was not recorded")
-        _HEADS_SEEN.add(self._engine)
+            raise _no_head(params["chain"])
         seq, rid = row
         return int(seq), (int(rid) if rid is not None else None)
 
@@ -510,6 +511,7 @@ class SqlGateUnitOfWork:
             "number": attempt.number,
             "attempt_at": attempt.at,
             "reserve": reserve,
+            "chain": chain_of(attempt.borrower_id),
         }
 
     def commit(self) -> None:
@@ -612,3 +614,4 @@ def history_as_of(
     ).mappings()
     out.extend(_past(r) for r in imported)
     return sorted(out, key=lambda p: p.at)
+

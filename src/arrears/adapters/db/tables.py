@@ -31,10 +31,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 from arrears.adapters.portfolio.schema import FLAG_COLUMNS
@@ -244,19 +246,23 @@ audit_log = Table(
     Column("payload", Text, nullable=False),  # canonical JSON: sorted keys, no spaces
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # arrears.domain.audit.chain_of(borrower_id); entries older than migration 0006 are chain 0
+    Column("chain", SmallInteger, nullable=False, server_default=text("0")),
     CheckConstraint("kind IN ('decision', 'outcome', 'replay')", name="kind"),
 )
 
-#: One row (id 1): the last sequence number and hash of the audit chain. Writers lock it
-#: (``UPDATE ... RETURNING``) to append; ``audit verify`` checks it matches the last entry.
+#: One row per audit chain (0 .. AUDIT_CHAINS - 1, created by migration 0006): the last
+#: sequence number and hash of that chain. Writers lock their chain's row to append; ``audit
+#: verify`` checks each matches its chain's last entry. On PostgreSQL ``seq`` values come from
+#: the sequence ``audit_log_seq`` (migration 0006).
 audit_head = Table(
     "audit_head",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("chain", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
-    CheckConstraint("id = 1", name="single_row"),
+    CheckConstraint("chain >= 0", name="chain"),
 )
 
 # --- strategy decisions (issue 5): one row per account in arrears per plan date ------------
