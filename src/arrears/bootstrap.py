@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -194,6 +194,11 @@ def run_daily_from_ledger(
             frames = ledger.load_frames(conn)
         with engine.connect() as conn:
             batch = ledger.last_import(conn)
+            # what the gate has reserved or recorded around the day counts in the plan too
+            day0 = datetime.combine(as_of, time(0), UTC)
+            gate_contacts = gate_repo.gate_contacts_frame(
+                conn, day0 - DEFAULT_LOOKBACK, day0 + timedelta(days=2)
+            )
         if batch is None:
             raise LookupError("the ledger is empty: import a portfolio first (arrears import DIR)")
         strategy = load_strategy_for(frames, strategy_file)
@@ -216,6 +221,7 @@ def run_daily_from_ledger(
             # accounts the registered model cannot score (no delinquency history yet) get the
             # first, logistic model; each decision row names the model that scored it
             fallback_model=load_default_model(),
+            gate_contacts=gate_contacts,
         )
         s = result.summary
         with engine.begin() as conn:

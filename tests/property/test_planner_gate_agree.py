@@ -51,6 +51,7 @@ from arrears.domain.compliance.check import (
     local_to_utc,
 )
 from arrears.domain.compliance.engine import (
+    RESERVED,
     Attempt,
     BorrowerState,
     Decision,
@@ -290,7 +291,8 @@ history_item = st.tuples(
         st.integers(-300, 300).map(lambda m: timedelta(minutes=m)),
     ),
     st.sampled_from(["call", "call", "call", "sms", "email", "letter", "wechat"]),
-    st.sampled_from(OUTCOMES),
+    # imported outcomes and gate reservations (gate_contacts_frame writes them as "reserved")
+    st.sampled_from([*OUTCOMES, RESERVED]),
     st.integers(0, 3),  # account index (3: none)
     st.sampled_from(["outbound"] * 6 + ["inbound"]),
     st.sampled_from([1, 1, 1, 3, 6, 7]),  # repeated that many times (a burst that fills a cap)

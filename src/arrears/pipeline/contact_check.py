@@ -55,6 +55,7 @@ from arrears.domain.compliance.check import (
 )
 from arrears.domain.compliance.engine import (
     NO_RULE_PACK,
+    RESERVED,
     STATIC_RULE_TYPES,
     TIME_RULE_TYPES,
     Attempt,
@@ -204,10 +205,11 @@ def _rules(jurisdiction: str, channel: str, packs: Sequence[RulePack], day: date
 
 
 def _outcome_masks() -> dict[str, int]:
-    """Imported outcome -> bit mask of the count bases it counts for (as the gate reads it)."""
+    """History outcome -> bit mask of the count bases it counts for (as the gate reads it):
+    every imported outcome, and ``reserved`` (a gate reservation not completed yet)."""
     at = datetime(2000, 1, 1, tzinfo=UTC)
     out = {}
-    for o in OUTCOMES:
+    for o in (*OUTCOMES, RESERVED):
         p = PastContact(at, "call", None, o, conversation=o in CONVERSATION_OUTCOMES)
         out[o] = sum(bit for basis, bit in _BASIS_BIT.items() if counts_toward(p, basis))
     return out
@@ -256,7 +258,8 @@ def check_contacts(
     contact_history : pl.DataFrame
         Normalised contact history: ``borrower_id, account_id, channel, direction,
         started_at`` (UTC), ``outcome``; outbound rows count, as in the gate (``rpc`` and
-        ``ptp`` are conversations).
+        ``ptp`` are conversations; ``reserved``, a gate reservation not completed yet,
+        counts for every cap and starts the waits, as in the gate).
     plan_date : date
         The borrower-local day planned.
     packs : sequence of RulePack

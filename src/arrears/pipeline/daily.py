@@ -124,6 +124,7 @@ def run_daily(
     agents: Sequence[Agent] | None = None,
     capacity_time_limit_s: float = 5.0,
     fallback_model: ScoringModel | None = None,
+    gate_contacts: pl.DataFrame | None = None,
 ) -> DailyResult:
     """Run the day's collection plan for ``frames`` as of ``as_of`` and write it to ``out_dir``.
 
@@ -158,6 +159,12 @@ def run_daily(
         where one of them is null, e.g. an account with no delinquency history yet); each
         decision row's ``model_version`` names the model that scored it. Without it, such
         accounts make ``model`` raise (``ModelRefused``) and nothing is written.
+    gate_contacts : pl.DataFrame, optional
+        The contact gate's ledger rows around the day, shaped like ``contact_history``
+        (:func:`arrears.adapters.db.gate_repo.gate_contacts_frame`; ``reserved`` rows count
+        for every cap). The cadence and the contact check count them with the imported
+        history, so the plan leaves out what the gate would now refuse; the scoring features
+        read the imported history only.
 
     Returns
     -------
@@ -207,6 +214,7 @@ def run_daily(
             rules_sha256=rules_sha256, data_source=data_source, strategy=strategy,
             scheme=scheme, on_stage_done=on_stage_done, plan_active=plan_active,
             agents=agents, capacity_time_limit_s=capacity_time_limit_s,
+            gate_contacts=gate_contacts,
         )  # fmt: skip
     return result
 
@@ -261,6 +269,7 @@ def _decide_and_write(
     plan_active: frozenset[str],
     agents: Sequence[Agent] | None,
     capacity_time_limit_s: float,
+    gate_contacts: pl.DataFrame | None,
 ) -> DailyResult:
     """The stages after scoring (see :func:`run_daily`); ``owing`` is ``frames`` cut to the
     borrowers in arrears; ``reasons_job`` yields the reason codes (``account_id,
@@ -277,7 +286,10 @@ def _decide_and_write(
         .join(borrower_flags(frames.borrowers), on="borrower_id", how="left")
         .with_columns(pl.col("account_id").is_in(list(plan_active)).alias("plan_active"))
     )
-    decided = apply_cadence(choose_treatments(base, strategy), frames.contact_history, as_of)
+    history = frames.contact_history
+    if gate_contacts is not None and gate_contacts.height:
+        history = pl.concat([history, gate_contacts.select(history.columns)], how="vertical")
+    decided = apply_cadence(choose_treatments(base, strategy), history, as_of)
     decided = decided.with_columns(
         pl.lit(as_of).alias("plan_date"),
         amount_text(
@@ -294,9 +306,7 @@ def _decide_and_write(
     ).sort("account_id")
     on_stage_done(STAGES[2])
 
-    contacts, blocked = plan_contacts(
-        decided, frames.borrowers, frames.contact_history, as_of, packs, is_holiday
-    )
+    contacts, blocked = plan_contacts(decided, frames.borrowers, history, as_of, packs, is_holiday)
     contacts, placement = assign_agents(
         contacts, decided, frames.borrowers, as_of, agents, time_limit_s=capacity_time_limit_s
     )

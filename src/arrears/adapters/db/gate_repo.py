@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.engine import Connection, Engine, RowMapping
@@ -39,9 +40,9 @@ from arrears.adapters.db.tables import (
     contact_history,
     contact_ledger,
 )
-from arrears.adapters.portfolio.schema import FLAG_COLUMNS
+from arrears.adapters.portfolio.schema import FLAG_COLUMNS, FRAME_SCHEMAS
 from arrears.domain.audit import AuditEntry, at_text, chain_of, entry_hash
-from arrears.domain.compliance.engine import Attempt, BorrowerState, PastContact
+from arrears.domain.compliance.engine import RESERVED, Attempt, BorrowerState, PastContact
 from arrears.domain.ports import Reservation
 
 #: Imported outcomes that mean a conversation with the borrower about the debt took place.
@@ -615,3 +616,38 @@ def history_as_of(
     out.extend(_past(r) for r in imported)
     return sorted(out, key=lambda p: p.at)
 
+
+def gate_contacts_frame(conn: Connection, since: datetime, until: datetime) -> pl.DataFrame:
+    """The gate's contact-ledger rows with ``since <= attempt_at < until`` (not cancelled),
+    shaped like the portfolio's ``contact_history`` (``FRAME_SCHEMAS["contact_history"]``),
+    so the daily planner counts them as the gate does.
+
+    ``contact_id`` is ``gate-<id>``; ``direction`` ``outbound``; ``started_at`` the attempt
+    instant; ``outcome`` ``reserved`` while the contact is reserved (it then counts for every
+    cap basis, as in the gate), else the recorded outcome, or ``rpc`` when the outcome recorded
+    was not a conversation outcome but a conversation took place; ``agent_id`` the agency.
+    """
+    cl = contact_ledger.c
+    rows = conn.execute(
+        sa.select(
+            cl.id, cl.borrower_id, cl.account_id, cl.channel, cl.attempt_at, cl.status,
+            cl.outcome, cl.conversation, cl.agency_id,
+        ).where(cl.status != "cancelled", cl.attempt_at >= since, cl.attempt_at < until)
+    ).all()  # fmt: skip
+    data: dict[str, list[Any]] = {c: [] for c in FRAME_SCHEMAS["contact_history"]}
+    for r in rows:
+        if r.status == "reserved":
+            outcome = RESERVED
+        elif r.conversation and r.outcome not in CONVERSATION_OUTCOMES:
+            outcome = "rpc"
+        else:
+            outcome = r.outcome
+        data["contact_id"].append(f"gate-{r.id}")
+        data["borrower_id"].append(r.borrower_id)
+        data["account_id"].append(r.account_id)
+        data["channel"].append(r.channel)
+        data["direction"].append("outbound")
+        data["started_at"].append(r.attempt_at)
+        data["outcome"].append(outcome)
+        data["agent_id"].append(r.agency_id)
+    return pl.DataFrame(data, schema=FRAME_SCHEMAS["contact_history"])

@@ -1,0 +1,74 @@
+"""End-to-end: the daily plan counts what the contact gate has already reserved that day.
+
+A generated portfolio is imported into a SQLite ledger and planned. Calls are then reserved
+through the gate (``arrears contact attempt``) for one planned borrower until the gate refuses
+one; planning the same day again must leave that borrower's call out of contacts.csv and
+list it in blocked.csv under a rule the gate gave. Borrowers the gate never saw keep their
+plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arrears.cli.main import app
+
+runner = CliRunner()
+SNAPSHOT = "2026-11-30"
+DAY = "2026-12-01"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    r = runner.invoke(app, list(args))
+    return r.exit_code, r.output
+
+
+def test_calls_reserved_by_the_gate_are_not_planned_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
+    for args in (
+        ("generate", "--accounts", "200", "--out", str(tmp_path / "pf"), "--as-of", SNAPSHOT),
+        ("import", str(tmp_path / "pf")),
+        ("daily", "--as-of", DAY, "--out", str(tmp_path / "before")),
+    ):
+        code, out = invoke(*args)
+        assert code == 0, out
+    before = read_csv(tmp_path / "before" / "contacts.csv")
+    calls = [c for c in before if c["channel"] == "call"]
+    assert len({c["borrower_id"] for c in calls}) >= 2, "the test needs two called borrowers"
+    target = calls[0]
+    who, at = target["borrower_id"], target["window_start"]
+    assert datetime.fromisoformat(at).tzinfo is not None
+
+    gate_rules: set[str] = set()
+    for _ in range(12):  # every shipped cap is below 12 calls
+        code, out = invoke("contact", "attempt", who, "--channel", "call", "--at", at)
+        if code == 1:
+            # "  RULE.ID: reason" lines under "BLOCKED"
+            gate_rules = set(re.findall(r"^  ([A-Z][A-Z0-9_.-]+):", out, flags=re.MULTILINE))
+            break
+        assert code == 0, out
+    assert gate_rules, "the gate never refused a call"
+
+    code, out = invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "after"))
+    assert code == 0, out
+    after = read_csv(tmp_path / "after" / "contacts.csv")
+    blocked = read_csv(tmp_path / "after" / "blocked.csv")
+    assert not [c for c in after if c["borrower_id"] == who and c["channel"] == "call"]
+    [row] = [b for b in blocked if b["borrower_id"] == who and b["channel"] == "call"]
+    assert set(row["rule_ids"].split("|")) & gate_rules, (row, gate_rules)
+    # borrowers the gate did not see are planned as before
+    others = {(c["borrower_id"], c["channel"]) for c in before if c["borrower_id"] != who}
+    assert others == {(c["borrower_id"], c["channel"]) for c in after if c["borrower_id"] != who}
