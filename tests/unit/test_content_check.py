@@ -1,8 +1,11 @@
 """Content check (ALL.CONTENT.*): labelled-set precision/recall, per-category cases, templates.
 
-The labelled set ``tests/data/content_labelled.csv`` has three splits (see docs/content-check.md):
-``dev`` and ``round2`` were used to write the patterns; ``holdout`` was written afterwards and
-measured once, untuned. Thresholds sit a little below the measured figures.
+The labelled set ``tests/data/content_labelled.csv`` has five splits (see docs/content-check.md):
+``dev``, ``round2`` and ``round3`` were used to write the patterns (``round3`` written by a
+second author who had not seen them); ``holdout`` was written after round 2 and measured once
+untuned (its misses were read since, so it is no longer clean); ``holdout2``, by that second
+author, was sealed until the round-3 tuning was done and measured once: never tune on it.
+Thresholds sit a little below the measured figures.
 """
 
 from __future__ import annotations
@@ -77,15 +80,22 @@ def test_labelled_set_is_large_balanced_and_well_formed() -> None:
 
 
 def test_precision_and_recall_on_the_rows_used_to_write_the_patterns() -> None:
-    precision, recall = _precision_recall([r for r in ROWS if r["split"] in ("dev", "round2")])
+    tuned = ("dev", "round2", "round3")
+    precision, recall = _precision_recall([r for r in ROWS if r["split"] in tuned])
     assert precision >= 0.97  # measured 1.00
     assert recall >= 0.97  # measured 1.00
 
 
 def test_precision_and_recall_on_the_untuned_holdout() -> None:
     precision, recall = _precision_recall([r for r in ROWS if r["split"] == "holdout"])
-    assert precision >= 0.90  # measured 0.93 (14 of 15)
-    assert recall >= 0.40  # measured 0.44 (14 of 32): paraphrases the lexicon does not list
+    assert precision >= 0.90  # measured 0.93 (14 of 15); 0.95 after round 3
+    assert recall >= 0.40  # measured 0.44 (14 of 32); 0.56 after round 3 (misses seen by then)
+
+
+def test_precision_and_recall_on_the_sealed_second_author_holdout() -> None:
+    precision, recall = _precision_recall([r for r in ROWS if r["split"] == "holdout2"])
+    assert precision >= 0.95  # measured once: 1.00 (41 of 41)
+    assert recall >= 0.78  # measured once: 0.82 (41 of 50)
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
@@ -297,7 +307,7 @@ def test_third_party_template_body_naming_the_debt_is_refused() -> None:
         TemplateRegistry().register(
             _template("请转告{name}尽快处理欠款。", audience="third_party", language="zh-Hans")
         )
-    assert {f.excerpt for f in refused.value.findings} == {"欠"}
+    assert {f.excerpt for f in refused.value.findings} == {"欠款"}  # the whole word
     ok = _template("请转告{name}回电，谢谢。", audience="third_party", language="zh-Hans")
     assert TemplateRegistry().register(ok).allowed
     assert {"name", "agent_name", "callback_number"} <= LOCATE_ONLY_PLACEHOLDERS

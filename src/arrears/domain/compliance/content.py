@@ -20,10 +20,11 @@ the original index so a finding's ``span`` is always a slice of the text given:
   patterns use and their common neighbours: ``傳票`` reads ``传票``);
 * digits and symbols inside a Latin word read as letters (``4rrest``, ``j@il``, ``b!tch``), while
   amounts such as ``$500`` are left alone;
-* spacing tricks collapsed: three or more single letters separated by spaces or punctuation join
-  (``a r r e s t``, ``j.a.i.l``), ``*``, ``.``, ``_`` and apostrophes inside a word vanish
-  (``arr*est``, ``won't`` -> ``wont``), and any spacing between two Han characters vanishes
-  (``坐 牢``, ``逮*捕``); clause punctuation becomes ``|`` so no pattern spans two clauses.
+* spacing tricks collapsed: three or more single letters separated by the same spaces or
+  punctuation join (``a r r e s t``, ``j.a.i.l``, ``W-A-R-R-A-N-T``), ``*``, ``.``, ``_`` and
+  apostrophes inside a word vanish (``arr*est``, ``won't`` -> ``wont``), and any spacing
+  between two Han characters vanishes (``坐 牢``, ``逮*捕``); clause punctuation becomes
+  ``|`` so no pattern spans two clauses (the enumeration comma ``、`` does not end a clause).
 
 Patterns are regular expressions over that text, grouped by category. A hit is dropped when a
 negation governs it in the same clause (up to four words before it in English, eight characters
@@ -412,7 +413,9 @@ _T2S_PAIRS = (
     "歡欢 專专 評评 議议 紛纷 糾纠 積积 賠赔 則则 規规 範范 條条 攜携 擬拟 營营 運运 "
     "處处 罪罪 犯犯 嫌嫌 拘拘 捕捕 獲获 綁绑 驚惊 懼惧 險险 盜盗 竊窃 訪访 陳陈 黃黄 "
     "劉刘 張张 趙赵 錯错 誤误 驗验 鎖锁 鐵铁 錄录 鬧闹 廳厅 鬥斗 嗎吗 呢呢 儘尽 盡尽 "
-    "屆届 書书 寄寄 際际 暫暂 啟启 訂订 閱阅 補补 償偿 講讲 護护 創创 贖赎 贏赢 輸输"
+    "屆届 書书 寄寄 際际 暫暂 啟启 訂订 閱阅 補补 償偿 講讲 護护 創创 贖赎 贏赢 輸输 "
+    "潑泼 窯窑 讀读 間间 國国 趕赶 壞坏 曉晓 誰谁 實实 縣县 夥伙 價价 懲惩 裝装 邊边 "
+    "樣样 經经 齣出 寫写 貼贴 車车 廠厂 兒儿"
 )
 _T2S: Mapping[str, str] = {pair[0]: pair[1] for pair in _T2S_PAIRS.split()}
 
@@ -431,7 +434,7 @@ _LEET: Mapping[str, str] = {
 }  # fmt: skip
 
 # Punctuation that ends a clause (a negation does not carry over it).
-_CLAUSE_MARKS = frozenset(".!?;:,\n\r。！？；：，、…")
+_CLAUSE_MARKS = frozenset(".!?;:,\n\r。！？；：，…")
 # Separators that vanish inside a Latin word ("arr*est", "won't").
 _IN_WORD_JOINERS = frozenset("*._·•'’‘`~^")
 # Separators that may be inserted between Han characters as obfuscation and vanish.
@@ -542,8 +545,13 @@ def _normalise(text: str) -> _Normalised:
             j += 1
         tokens.append((i, j))
         i = j
-    # Spaced-out letters: runs of >= 3 single Latin letters join into one word.
+    # Spaced-out letters: runs of >= 3 single Latin letters join into one word, when the
+    # same separator spaces them all ("a w-a-r-r-a-n-t": the article stays apart).
     join_after: set[int] = set()  # token index t joins token t+1 without a separator
+
+    def spacing(u: int) -> str:  # the separator text before token u
+        return "".join(c for c, _ in chars[tokens[u - 1][1] : tokens[u][0]])
+
     t = 0
     while t < len(tokens):
         u = t
@@ -551,7 +559,7 @@ def _normalise(text: str) -> _Normalised:
             u < len(tokens)
             and tokens[u][1] - tokens[u][0] == 1
             and kinds[tokens[u][0]] == _LATIN
-            and (u == t or tokens[u][0] - tokens[u - 1][1] <= 3)
+            and (u == t or (len(spacing(u)) <= 3 and (u == t + 1 or spacing(u) == spacing(t + 1))))
         ):
             u += 1
         if u - t >= 3:
@@ -657,7 +665,9 @@ _RULES: tuple[_Rule, ...] = (
         THREAT,
         r"\b(arrest(ed|ing)?|jail(ed)?|prison|imprison(ed|ment)?|incarcerat\w*|handcuff\w*|"
         r"behind bars|in a cell|in custody|locked away|put away|serve time|doing time|"
-        r"lock(ed)? you up|(get|be|been|have you|get you) locked up)\b",
+        r"lock(ed)? you up|(get|be|been|have you|get you) locked up|cuffed|in cuffs|cuff you|"
+        r"perp walk|mug ?shot|penitentiary|state pen|time (in|behind) (jail|prison|bars)|"
+        r"jail time|prison time|(picked|hauled|taken) (up|away|in) (by|in front of) )\b",
         "threat of arrest or prison",
     ),
     _r(
@@ -688,21 +698,28 @@ _RULES: tuple[_Rule, ...] = (
         r"(wont|will not|not) be safe|hunt you down|make your life (hell|miserable)|"
         r"physical(ly)? harm|bodily harm|violence|(visit|lesson|day) you (wont|will not|"
         r"will never) "
-        r"forget|people in your area|our (people|guys|boys|men) (will|can|know))\b",
+        r"forget|people in your area|our (people|guys|boys|men) (will|can|know)|"
+        r"we know where [^|]{0,40}?(live|lives|work|works|go|goes|stay|stays|park|parks|"
+        r"school)|(hate|shame|pity) (for|if) (something|anything) (bad )?(to )?happen\w*|"
+        r"(something|anything|nothing) (bad )?(to )?happens? to (you|your|that|the|him|her)|"
+        r"accidents? (happen|can happen|could happen)|have an accident|"
+        r"(nobody|no one|someone|somebody|our (guys|people|boys|men)) (\w+ )?(to )?pay you a "
+        r"(little |friendly )?visit|teach you a lesson|the hard way|for your own (safety|good))\b",
         "threat of violence or harm",
     ),
     _r(
         THREAT,
         r"(逮捕|抓捕|抓你|抓人|被抓|抓走|抓起来|坐牢|蹲监狱|进监狱|送进监狱|吃牢饭|牢饭|判刑|"
         r"拘留|拘役|"
-        r"刑拘|监狱|牢狱|劳改|关进去|关起来|被关|关你|判(你)?几年|够判|进去蹲|吃官司)",
+        r"刑拘|监狱|牢狱|劳改|关进去|关起来|被关|关你|判(你)?几年|够判|进去蹲|吃官司|苦窑|"
+        r"大牢|坐监|监牢|牢房|踩缝纫机|铐走|戴手铐|手铐)",
         "threat of arrest or prison (逮捕/坐牢/拘留)",
     ),
     _r(
         THREAT,
-        r"(刑事(责任|案件|立案|处罚|犯罪|诉讼|追诉)|(构成|涉嫌|属于|已经是|按)(.{0,4}?)(犯罪|"
-        r"诈骗|诈欺|恶意透支)|"
-        r"诈骗罪|恶意透支罪|拒执罪|立案侦查|移送侦办|侦办|经侦|报警抓|上门抓|报警处理|"
+        r"(刑事(责任|案件|立案|处罚|犯罪|诉讼|追诉)|(构成|涉嫌|属于|已经是|就是|就算|算是|按)"
+        r"(.{0,4}?)(犯罪|诈骗|诈欺|恶意透支)|"
+        r"诈骗罪|诈欺罪|恶意透支罪|拒执罪|立案侦查|移送侦办|侦办|经侦|报警抓|上门抓|报警处理|"
         r"(去|到)(警局|派出所|公安局|警察局)报案)",
         "threat of prosecution or accusation of a crime (刑事/涉嫌诈骗)",
     ),
@@ -713,7 +730,12 @@ _RULES: tuple[_Rule, ...] = (
         r"砸你|"
         r"砸了你|堵你|死定了|找人弄你|黑社会|不得安宁|(家门口|楼下|门口|单位门口)等你|找上门|"
         r"知道厉害|"
-        r"知道你(家)?住(在)?哪|知道你家在哪|知道你在哪(里)?上班)",
+        r"知道你(家)?住(在)?哪|知道你家在哪|知道你在哪(里)?上班|吃不了兜着走|有你好看|"
+        r"没(你的)?好果子吃|尝尝(苦头|厉害)|苦头|别怪我们不客气|对你不客气|"
+        r"(你|您)(家)?住(在)?哪(里|儿)?[^|]{0,6}?(知道|清楚|明白)|"
+        r"知道(你|您)的?(女儿|儿子|孩子|小孩|老婆|老公|家人|父母)[^|]{0,10}?(哪|在)|"
+        r"不想[^|]{0,6}?出(什么|啥|点)?事|(泼|喷)(油)?漆|走路(小心|注意)|"
+        r"注意(你的|你|您的)?(人身)?安全|小心(哪天|以后|晚上|出门|走路|你的|你家))",
         "threat of violence or harm (恐吓)",
     ),
     # ---- impersonating police, courts, government
@@ -728,8 +750,9 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _r(
         IMPERSONATION,
-        r"\b(this is|i am|im|my name is) (officer|detective|deputy|sergeant|agent|special agent|"
-        r"judge|inspector|constable|bailiff|sheriff)\b",
+        r"\b((this is|i am|im|my name is) (officer|detective|deputy|sergeant|agent|special agent|"
+        r"judge|inspector|constable|bailiff|sheriff)|(officer|detective|deputy|sergeant|agent|"
+        r"inspector|constable) \w+ (here|speaking))\b",
         "sender claims to be a police officer, agent or judge",
     ),
     _r(
@@ -737,9 +760,11 @@ _RULES: tuple[_Rule, ...] = (
         r"\b((federal|state|government|national) (debt |recovery |collection |enforcement |fraud |"
         r"crimes? )+(division|bureau|agency|department|unit|office|service)|"
         r"(legal|law) enforcement (unit|division|office|department|agency)|"
-        r"(enforcement|fraud|crimes?) (unit|division|bureau|department|office) of the (state|"
-        r"county|"
-        r"city|government)|court appointed|on (the )?instructions? (of|from) the courts?|"
+        r"(enforcement|fraud|crimes?) (unit|division|bureau|department|office) of (the )?"
+        r"(\w+ ){0,2}(state|county|city|government|district)|"
+        r"(financial|economic|fraud|white collar|cyber) crimes? (unit|division|bureau|"
+        r"department|task force|squad)|officer (is|will be|has been|gets) assigned|"
+        r"court appointed|on (the )?instructions? (of|from) the courts?|"
         r"acting (for|on behalf of) "
         r"the courts?|court bailiffs?|bailiffs?|federal agent|police department|"
         r"sheriffs department)\b",
@@ -768,13 +793,17 @@ _RULES: tuple[_Rule, ...] = (
         r"warrant (has been|was|will be|is|is being|being)( \w+)? (issued|signed|drafted|prepared|"
         r"filed|requested)|criminal complaint|notice of criminal (action|proceedings)|"
         r"notice of (intent|intention) to (arrest|prosecute|seize)|"
-        r"affidavit of (fraud|criminal))\b",
+        r"affidavit of (fraud|criminal)|warrant.{0,40}?(issued|signed|filed) (in|under|"
+        r"against) your name)\b",
         "mentions a warrant or criminal process document",
     ),
     _r(
         FAKE_LEGAL,
         r"\b(summons|subpoena\w*|court order|legal summons|you (have been|will be) served|"
-        r"served (with )?papers|final court notice|court notice|writ)\b",
+        r"served (with )?papers|final court notice|court notice|writ|ccj|county court judgm?ent|"
+        r"attachment of earnings|garnishment order|charging order|"
+        r"(judgm?ent|order|decree)s? (has been |have been |was |were )?(granted|issued|entered|"
+        r"made|obtained) against you)\b",
         "mentions court process (summons, subpoena, court order) in a collection message",
         audiences=("borrower", "third_party"),
     ),
@@ -793,7 +822,9 @@ _RULES: tuple[_Rule, ...] = (
     # ---- shaming: telling family, employer, the public; publishing the debt
     _r(
         SHAMING,
-        r"\b(tell|inform|notify|call|contact|text|email|message|alert|let|visit|speak to|talk to) "
+        r"\b(tell(ing)?|inform(ing)?|notify(ing)?|call(ing)?|contact(ing)?|text(ing)?|"
+        r"email(ing)?|message|messaging|alert(ing)?|let|visit(ing)?|(speak|speaking|talk|"
+        r"talking|reach|reaching) (out )?to|ring(ing)?|phon(e|ing)|writ(e|ing) to) "
         r"(all )?(of )?your " + _FAMILY_EN + r"\b",
         "threatens to tell family, employer or others about the debt",
     ),
@@ -803,7 +834,10 @@ _RULES: tuple[_Rule, ...] = (
         + _FAMILY_EN
         + r" (will|is going to|are going to|gonna) (be )?(hear|hearing|find out|"
         r"know|get a call|receive|be told)\b|\b(tell|inform) (him|her|them) (everything|all about|"
-        r"about (your|the|this) (debt|loan|account|situation))\b|\b(the|your) whole (town|street|"
+        r"about (your|the|this) (debt|loan|account|situation))\b|\byour "
+        + _FAMILY_EN
+        + r" (would|might|may|will)? ?(like|love|want|care|be interested) to (hear|know|find out|"
+        r"learn|see)\b|\b(the|your) whole (town|street|"
         r"neighbou?rhood|office|company|family|village|block|building)\b",
         "threatens to tell family, employer or others about the debt",
     ),
@@ -817,7 +851,8 @@ _RULES: tuple[_Rule, ...] = (
         r"\b(post|publish|share|put|list|expose|advertise|broadcast|display)\w*( \w+){0,4} "
         r"(online|on (your |their )?(facebook|social media|instagram|twitter|the internet|tiktok|"
         r"wechat|linkedin)|publicly|"
-        r"in public|in the (newspaper|paper))\b",
+        r"in public|in the (newspaper|paper))\b|\b(facebook|community|neighbou?rhood|"
+        r"social media|whatsapp|telegram|nextdoor|wechat|line) (group|page|board|forum|chat)\b",
         "threatens to publish the debt",
     ),
     _r(
@@ -835,7 +870,10 @@ _RULES: tuple[_Rule, ...] = (
         r"挂网|挂到网上|发到网上|网上公布|发朋友圈|发到朋友圈|在朋友圈|发到[^|]{0,8}?群|(脸书|"
         r"facebook|微博|抖音|网上|网络上)[^|]{0,4}?(公布|公开|发布|曝光|贴)|公布(你|您)的?|"
         r"大字报|"
-        r"贴满|公布栏|让所有人|让大家都|都知道|全村|全小区|全公司|丢人现眼|身败名裂|社死|人肉)",
+        r"贴满|公布栏|让所有人|让大家都|都知道|全村|全小区|全公司|丢人现眼|身败名裂|社死|人肉|"
+        r"(发|贴|传|上传|公布|挂|放)(到|在|上)[^|]{0,6}?(脸书|facebook|微博|抖音|朋友圈|网上|"
+        r"网络|群里|(?<![a-z])ig(?![a-z])|instagram|(?<![a-z])line(?![a-z])|推特|论坛)|"
+        r"让(你|您)的?(所有|全部)?的?(朋友|亲友|同事|家人|邻居)[^|]{0,4}?(看|知道)|横幅|传单)",
         "threatens to publish or expose the debt (曝光/公开)",
     ),
     _r(
@@ -881,7 +919,8 @@ _RULES: tuple[_Rule, ...] = (
         r"(?<![a-z])tmd(?![a-z])|"
         r"(?<![a-z])nmsl(?![a-z])|操你|狗东西|狗日的|杂种|贱人|犯贱|贱货|白眼狼|猪狗不如|蠢货|蠢猪|"
         r"猪头|窝囊废|废柴|没用的东西|没皮没脸|(的|个|这|你)垃圾(?!短信|邮件|分类|桶|电话)|"
-        r"不得好死|断子绝孙|孬种|滚蛋|给我滚|无赖|下贱|婊子|无耻|可耻|丢人)",
+        r"不得好死|断子绝孙|孬种|滚蛋|给我滚|无赖|下贱|婊子|无耻|可耻|丢人|ㄌㄐ|ㄎㄅ|ㄍㄋㄋ|"
+        r"ㄊㄇㄉ|ㄇㄉ)",
         "insult or abusive language (侮辱/谩骂)",
         negatable=False,
     ),
@@ -912,7 +951,7 @@ _DISCLOSURE_EN = re.compile(
     r"(credit )?cards?|accounts?|account holder|charge offs?)\b"
 )
 _DISCLOSURE_ZH = re.compile(
-    r"(欠|债|贷|借款|借钱|逾期|催收|催款|还款|还钱|还清|归还|应还|待还|未还|金额|余额|本金|利息|"
+    r"(欠款|欠钱|欠债|款项|贷款|还款|付款|汇款|账款|欠|债|贷|款|借款|借钱|逾期|催收|催款|还款|还钱|还清|归还|应还|待还|未还|金额|余额|本金|利息|"
     r"罚息|账单|"
     r"账户|账款|分期|信用卡|额度|违约|征信|钱|财务|银行|金融|平台|放款|白条|花呗|借呗)"
 )
