@@ -75,7 +75,18 @@ def downgrade() -> None:
     if other:
         raise RuntimeError(
             f"{other} audit entries are in chains other than 0: a single-chain log cannot "
-            "hold them without rewriting history"
+            "hold them without rewriting history (to discard the ledger, drop its database "
+            "or schema instead)"
+        )
+    # The single-chain verifier wants seq 1, 2, 3 ... without gaps (PostgreSQL's sequence
+    # leaves one per rolled-back append).
+    count, top = bind.execute(
+        sa.text("SELECT count(*), coalesce(max(seq), 0) FROM audit_log")
+    ).one()
+    if count != top:
+        raise RuntimeError(
+            f"the audit log has gaps in its numbering ({count} entries up to seq {top}): the "
+            "single-chain log before 0006 would read them as removed entries"
         )
     if op.get_context().dialect.name == "postgresql":
         op.execute("DROP SEQUENCE IF EXISTS audit_log_seq")

@@ -38,7 +38,7 @@ from arrears.adapters.rulepacks import is_public_holiday, load_packs, packs_dige
 from arrears.adapters.strategy_file import DEFAULT_STRATEGY_FILE, load_strategy
 from arrears.config import Settings
 from arrears.domain.agents import Agent
-from arrears.domain.audit import AuditEntry, ChainReport, verify_chain
+from arrears.domain.audit import AUDIT_CHAINS, AuditEntry, ChainReport, verify_chain
 from arrears.domain.compliance.engine import Attempt, BorrowerState, Decision, PastContact
 from arrears.domain.compliance.packs import CHANNELS, RulePack
 from arrears.domain.money import MoneyError, format_minor, parse_minor
@@ -194,10 +194,11 @@ def run_daily_from_ledger(
             frames = ledger.load_frames(conn)
         with engine.connect() as conn:
             batch = ledger.last_import(conn)
-            # what the gate has reserved or recorded around the day counts in the plan too
+            # what the gate has reserved or recorded around the day counts in the plan too,
+            # in the gate's own lookback both ways (rolling caps count later reservations)
             day0 = datetime.combine(as_of, time(0), UTC)
             gate_contacts = gate_repo.gate_contacts_frame(
-                conn, day0 - DEFAULT_LOOKBACK, day0 + timedelta(days=2)
+                conn, day0 - DEFAULT_LOOKBACK, day0 + timedelta(days=2) + DEFAULT_LOOKBACK
             )
         if batch is None:
             raise LookupError("the ledger is empty: import a portfolio first (arrears import DIR)")
@@ -419,9 +420,12 @@ def verify_audit(settings: Settings, anchors: dict[int, str] | None = None) -> C
     engine = open_ledger(settings.database_url)
     try:
         with engine.connect() as conn:
-            log = gate_repo.SqlAuditLog(conn)
-            heads = log.heads()
-            return verify_chain(log.entries(), heads, anchors)
+            if conn.dialect.name == "postgresql":  # heads and entries from one snapshot
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():  # SQLite: one read transaction, one snapshot too
+                log = gate_repo.SqlAuditLog(conn)
+                heads = log.heads()
+                return verify_chain(log.entries(), heads, anchors, chains=AUDIT_CHAINS)
     finally:
         engine.dispose()
 

@@ -132,3 +132,15 @@ def test_input_mistakes_exit_2_without_traceback(env: str, args: list[str], mess
     assert res.exit_code == 2, res.output
     assert message in res.output
     assert "Traceback" not in res.output
+
+
+def test_a_deleted_chain_head_is_reported_not_a_traceback(env: str) -> None:
+    assert invoke("contact", "attempt", "B1", "--channel", "sms", "--at", AT)[0] == 0
+    engine = create_engine(env)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_head WHERE chain = :c"), {"c": chain_of("B1")})
+    engine.dispose()
+    code, out = invoke("contact", "attempt", "B1", "--channel", "sms", "--at", AT)
+    assert code == 2 and f"audit chain {chain_of('B1')} has no head row" in out
+    code, out = invoke("audit", "verify")
+    assert code == 1 and "BROKEN" in out and "no head row" in out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -72,3 +72,48 @@ def test_calls_reserved_by_the_gate_are_not_planned_again(
     # borrowers the gate did not see are planned as before
     others = {(c["borrower_id"], c["channel"]) for c in before if c["borrower_id"] != who}
     assert others == {(c["borrower_id"], c["channel"]) for c in after if c["borrower_id"] != who}
+
+
+def test_calls_reserved_for_later_days_count_against_rolling_caps_today(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rolling cap (here New York City's 3 contacts in 7 days across media) counts
+    reservations made for the days after the plan date too, at the gate and so in the plan."""
+    monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
+    for args in (
+        ("generate", "--accounts", "200", "--out", str(tmp_path / "pf"), "--as-of", SNAPSHOT),
+        ("import", str(tmp_path / "pf")),
+        ("daily", "--as-of", DAY, "--out", str(tmp_path / "before")),
+    ):
+        code, out = invoke(*args)
+        assert code == 0, out
+    before = read_csv(tmp_path / "before" / "contacts.csv")
+    target = next(c for c in before if c["channel"] == "call" and c["jurisdiction"] == "US-NY-NYC")
+    who, at = target["borrower_id"], target["window_start"]
+    start = datetime.fromisoformat(at)
+
+    def call_blocked_today() -> set[str]:
+        code, out = invoke("explain", who, "--at", at)
+        assert code == 0, out
+        line = next(x for x in out.splitlines() if x.strip().startswith("call "))
+        found = re.search(r"blocked by ([^;]+);", line)
+        return set(found.group(1).split(", ")) if found else set()
+
+    rules: set[str] = set()
+    assert not call_blocked_today()
+    for day, channel in enumerate(("sms", "email", "sms", "email", "sms"), start=1):
+        later = (start + timedelta(days=day)).isoformat()  # messages on the following days
+        code, out = invoke("contact", "attempt", who, "--channel", channel, "--at", later)
+        assert code in (0, 1), out
+        rules = call_blocked_today()
+        if rules:
+            break
+    assert rules, "later reservations never filled a rolling cap"
+
+    code, out = invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "after"))
+    assert code == 0, out
+    after = read_csv(tmp_path / "after" / "contacts.csv")
+    blocked = read_csv(tmp_path / "after" / "blocked.csv")
+    assert not [c for c in after if c["borrower_id"] == who and c["channel"] == "call"]
+    [row] = [b for b in blocked if b["borrower_id"] == who and b["channel"] == "call"]
+    assert set(row["rule_ids"].split("|")) & rules, (row, rules)

@@ -23,7 +23,9 @@ from arrears.adapters.db.gate_repo import (
 from arrears.adapters.db.migrate import downgrade_to_base, upgrade_to_head
 from arrears.adapters.db.tables import UtcDateTime, contact_history
 from arrears.domain.audit import (
+    AUDIT_CHAINS,
     GENESIS_HASH,
+    AuditHeadMissing,
     ChainReport,
     canonical_json,
     chain_of,
@@ -44,7 +46,7 @@ def gate_on(engine: Engine) -> ContactGate:
 def verify(engine: Engine) -> ChainReport:
     with engine.connect() as conn:
         log = SqlAuditLog(conn)
-        return verify_chain(log.entries(), log.heads())
+        return verify_chain(log.entries(), log.heads(), chains=AUDIT_CHAINS)
 
 
 def tamper(engine: Engine, *statements: str) -> None:
@@ -179,6 +181,23 @@ def test_verify_finds_a_deleted_last_entry(gated: tuple[Engine, ContactGate]) ->
     assert (report.ok, report.first_bad_seq) == (False, 6)
 
 
+def test_verify_finds_a_chain_deleted_with_its_head(gated: tuple[Engine, ContactGate]) -> None:
+    engine, gate = gated
+    six_entries(gate)
+    chain = chain_of("B1")
+    tamper(engine, f"DELETE FROM audit_log WHERE chain = {chain}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_head WHERE chain = :c"), {"c": chain})
+    report = verify(engine)
+    assert not report.ok and f"chain {chain} has no head row" in report.reason
+    # and the gate refuses to write to that chain, writing nothing
+    with pytest.raises(AuditHeadMissing, match=f"audit chain {chain} has no head row"):
+        gate.attempt(Attempt("B1", "A1", "sms", NOW), STATE)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM contact_ledger")).scalar() == 3
+
+
 def test_verify_finds_swapped_entries(gated: tuple[Engine, ContactGate]) -> None:
     engine, gate = gated
     six_entries(gate)
@@ -288,6 +307,34 @@ def test_a_single_chain_log_upgrades_to_chains_and_still_verifies(db_url: str) -
     with pytest.raises(RuntimeError, match="chains other than 0"):
         downgrade_to_base(db_url)
     engine.dispose()
+
+
+def test_downgrading_a_log_with_gaps_in_its_numbering_is_refused(ledger_engine: Engine) -> None:
+    """Below 0006 the verifier wants seq 1, 2, 3 ... (PostgreSQL leaves gaps on rollback)."""
+    from alembic import command
+
+    from arrears.adapters.db.migrate import alembic_config
+
+    url = ledger_engine.url.render_as_string(hide_password=False)
+    log = [(1, GENESIS_HASH), (3, "")]
+    with ledger_engine.begin() as conn:  # chain 0 only, entries 1 and 3 (2 rolled back)
+        prev = GENESIS_HASH
+        for seq, _ in log:
+            digest = entry_hash(prev, "{}", seq, NOW)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_log (seq, at, kind, borrower_id, payload, prev_hash, hash,"
+                    " chain) VALUES (:s, :at, 'replay', NULL, '{}', :prev, :h, 0)"
+                ).bindparams(sa.bindparam("at", type_=UtcDateTime())),
+                {"s": seq, "at": NOW, "prev": prev, "h": digest},
+            )
+            prev = digest
+        conn.execute(
+            sa.text("UPDATE audit_head SET seq = 3, hash = :h WHERE chain = 0"), {"h": prev}
+        )
+    assert verify(ledger_engine).ok
+    with pytest.raises(RuntimeError, match="gaps in its numbering"):
+        command.downgrade(alembic_config(url), "0005")
 
 
 @pytest.mark.postgres

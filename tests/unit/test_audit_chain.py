@@ -218,6 +218,23 @@ def test_tail_removed_from_one_chain_is_found_through_its_head() -> None:
     assert not report.ok and "head" in report.reason
 
 
+def test_a_chain_whose_head_row_is_gone_is_found_when_every_chain_must_have_one() -> None:
+    entries = chains(THREE, 9)
+    heads = {c: (0, GENESIS_HASH) for c in range(AUDIT_CHAINS)} | head(entries)
+    assert verify_chain(entries, heads, chains=AUDIT_CHAINS).ok
+    # an attacker deletes every entry of B2's chain and its head row
+    gone = chain_of("B2")
+    kept = [e for e in entries if e.chain != gone]
+    without = {c: h for c, h in heads.items() if c != gone}
+    assert verify_chain(kept, without).ok  # undetectable without knowing the chains
+    report = verify_chain(kept, without, chains=AUDIT_CHAINS)
+    assert not report.ok and f"chain {gone} has no head row" in report.reason
+    # an unused chain's head row deleted is found too
+    idle = next(c for c in range(AUDIT_CHAINS) if c not in head(entries))
+    report = verify_chain(entries, {c: h for c, h in heads.items() if c != idle}, chains=64)
+    assert not report.ok and f"chain {idle}" in report.reason
+
+
 def test_unknown_chain_and_duplicate_seq_are_refused() -> None:
     entries = chains(THREE, 3)
     bad_chain = [*entries[:2], replace(entries[2], chain=AUDIT_CHAINS)]

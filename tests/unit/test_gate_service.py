@@ -118,6 +118,12 @@ def test_record_outcome_completes_and_audits_once() -> None:
     with pytest.raises(GateError, match="no reservation"):
         gate.record_outcome(999, "rpc")
     assert len(store.audit) == 2  # the refused requests wrote nothing
+    other = gate.attempt(call(NOW + timedelta(minutes=5)), B).reservation_id
+    assert other is not None
+    for nobody in ("no_answer", "busy", "voicemail", "failed", "wrong_number"):
+        with pytest.raises(GateError, match="cannot be a conversation"):
+            gate.record_outcome(other, nobody, conversation=True)
+    assert store.reservations[other].status == "reserved"
 
 
 class RecordingChannel:

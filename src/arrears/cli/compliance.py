@@ -17,6 +17,7 @@ from rich.table import Table
 
 from arrears import bootstrap
 from arrears.config import load_settings
+from arrears.domain.audit import AuditHeadMissing
 from arrears.domain.compliance.engine import Attempt, Decision
 from arrears.domain.compliance.packs import RulePackError
 from arrears.services.gate import OUTCOMES, GateError
@@ -188,6 +189,7 @@ def audit_verify(
             f"audit chain OK: {report.entries:,} entries in {len(report.heads)} chains, "
             f"last entry {report.head_seq} {report.head_hash}",
             highlight=False,
+            soft_wrap=True,
         )
         if print_anchors:
             for _chain, (last_seq, last_hash) in sorted(report.heads.items()):
@@ -244,7 +246,7 @@ def contact_attempt(
         with bootstrap.open_gate(settings) as handle:
             result = bootstrap.gate_attempt(handle, attempt)
             zone = bootstrap.borrower_state(handle, borrower_id, when)[0].timezone
-    except (LookupError, GateError, RulePackError) as exc:
+    except (LookupError, GateError, RulePackError, AuditHeadMissing) as exc:
         _fail(str(exc))
         return
     _print_decision(result.decision, zone)
@@ -267,7 +269,7 @@ def contact_outcome(
     try:
         with bootstrap.open_gate(settings) as handle:
             seq = handle.gate.record_outcome(reservation_id, outcome, conversation)
-    except (GateError, RulePackError) as exc:
+    except (GateError, RulePackError, AuditHeadMissing) as exc:
         _fail(str(exc))
         return
     out.print(f"reservation {reservation_id}: {outcome} recorded (audit entry {seq})")

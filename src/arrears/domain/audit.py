@@ -41,6 +41,11 @@ AUDIT_KINDS = ("decision", "outcome", "replay")
 AUDIT_CHAINS = 64
 
 
+class AuditHeadMissing(RuntimeError):
+    """An audit chain has no head row (deleted behind arrears' back): nothing was written;
+    ``arrears audit verify`` reports the chain."""
+
+
 def chain_of(borrower_id: str | None) -> int:
     """The chain a borrower's entries go to: the first 4 bytes of SHA-256 of the UTF-8 id,
     big-endian, modulo :data:`AUDIT_CHAINS`; 0 for entries without a borrower.
@@ -165,6 +170,8 @@ def verify_chain(
     entries: Iterable[AuditEntry],
     heads: Mapping[int, tuple[int, str]] | None,
     anchors: Mapping[int, str] | None = None,
+    *,
+    chains: int | None = None,
 ) -> ChainReport:
     """Recompute every chain and report the first entry that is altered, missing or out of
     place.
@@ -179,6 +186,10 @@ def verify_chain(
         counts as empty). None skips the end-of-chain checks.
     anchors : mapping of int to str, optional
         Hashes recorded elsewhere for some sequence numbers; each must match.
+    chains : int, optional
+        When given, chains 0 .. chains - 1 must each have a head in ``heads`` (the ledger
+        creates them all, migration 0006): a missing head means the chain's head row was
+        deleted, perhaps with every entry of the chain.
 
     Returns
     -------
@@ -227,6 +238,14 @@ def verify_chain(
         missing = min(anchors)
         return bad(missing, f"anchored entry {missing} is not in the log: entries removed")
     if heads is not None:
+        missing_heads = sorted(set(range(chains or 0)) - set(heads))
+        if missing_heads:
+            chain = missing_heads[0]
+            return bad(
+                tips.get(chain, (0, ""))[0] or last_seq,
+                f"chain {chain} has no head row: the head, and perhaps every entry of the "
+                "chain, was deleted",
+            )
         for chain in sorted(set(heads) | set(tips)):
             stored = heads.get(chain, (0, GENESIS_HASH))
             found = tips.get(chain, (0, GENESIS_HASH))

@@ -29,6 +29,7 @@ from typing import Any
 from arrears.domain.audit import canonical_json
 from arrears.domain.compliance.check import HolidayLookup
 from arrears.domain.compliance.engine import (
+    UNANSWERED_OUTCOMES,
     Attempt,
     BorrowerState,
     Decision,
@@ -51,6 +52,8 @@ OUTCOMES = (
     "delivered",
     "failed",
 )
+#: Outcomes where nobody was reached: recording one as a conversation is refused.
+NO_CONVERSATION_OUTCOMES = frozenset(UNANSWERED_OUTCOMES | {"wrong_number"})
 #: History read around an attempt: every rule of the shipped packs looks back at most 7 days
 #: (rolling caps, the wait after a conversation); 35 days leaves room for monthly house rules.
 DEFAULT_LOOKBACK = timedelta(days=35)
@@ -270,11 +273,16 @@ class ContactGate:
         Raises
         ------
         GateError
-            For an unknown outcome, an unknown reservation, or one already completed or
-            cancelled.
+            For an unknown outcome, an unknown reservation, one already completed or
+            cancelled, or ``conversation`` with an outcome where nobody was reached
+            (:data:`NO_CONVERSATION_OUTCOMES`).
         """
         if outcome not in OUTCOMES:
             raise GateError(f"unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
+        if conversation and outcome in NO_CONVERSATION_OUTCOMES:
+            raise GateError(
+                f"outcome {outcome!r} means nobody was reached: it cannot be a conversation"
+            )
         return self._close(reservation_id, "completed", outcome, conversation)
 
     def cancel(self, reservation_id: int, reason: str) -> int:

@@ -41,7 +41,7 @@ from arrears.adapters.db.tables import (
     contact_ledger,
 )
 from arrears.adapters.portfolio.schema import FLAG_COLUMNS, FRAME_SCHEMAS
-from arrears.domain.audit import AuditEntry, at_text, chain_of, entry_hash
+from arrears.domain.audit import AuditEntry, AuditHeadMissing, at_text, chain_of, entry_hash
 from arrears.domain.compliance.engine import RESERVED, Attempt, BorrowerState, PastContact
 from arrears.domain.ports import Reservation
 
@@ -181,8 +181,8 @@ _NEXT_SEQ = sa.select(sa.func.coalesce(sa.func.max(audit_log.c.seq), 0) + 1)
 _AUDIT_INSERT = audit_log.insert()
 
 
-def _no_head(chain: int) -> RuntimeError:
-    return RuntimeError(
+def _no_head(chain: int) -> AuditHeadMissing:
+    return AuditHeadMissing(
         f"audit chain {chain} has no head row (migration 0006 creates one per chain; was it "
         "removed?): nothing was written"
     )
