@@ -223,6 +223,7 @@ def run_daily_from_ledger(
             # first, logistic model; each decision row names the model that scored it
             fallback_model=load_default_model(),
             gate_contacts=gate_contacts,
+            lender_jurisdictions=settings.lender_codes,
         )
         s = result.summary
         with engine.begin() as conn:
@@ -332,6 +333,9 @@ class GateHandle:
     gate: ContactGate
     packs: list[RulePack]
     clock: Clock
+    #: Where the lender is regulated (``ARREARS_LENDER_JURISDICTIONS``): part of every
+    #: borrower's state, so those packs apply to every contact.
+    lender_jurisdictions: tuple[str, ...] = ()
 
     def uow(self) -> SqlGateUnitOfWork:
         """A fresh unit of work on the gate's engine."""
@@ -363,13 +367,14 @@ def open_gate(
         packs, _ = load_rule_packs(settings)
     engine = open_ledger(settings.database_url)
     gate = ContactGate(lambda: SqlGateUnitOfWork(engine), packs, is_public_holiday, clock)
-    return GateHandle(engine, gate, packs, clock)
+    return GateHandle(engine, gate, packs, clock, settings.lender_codes)
 
 
 def borrower_state(
-    handle: GateHandle, borrower_id: str, at: datetime, lender_jurisdictions: tuple[str, ...] = ()
+    handle: GateHandle, borrower_id: str, at: datetime
 ) -> tuple[BorrowerState, list[PastContact]]:
-    """The borrower's state (from the ``borrowers`` row) and history around ``at``.
+    """The borrower's state (from the ``borrowers`` row and the handle's lender
+    jurisdictions) and history around ``at``.
 
     ``unreachable`` is derived from the history (:func:`arrears.services.gate.is_unreachable`).
 
@@ -384,7 +389,7 @@ def borrower_state(
             conn,
             borrower_id,
             unreachable=is_unreachable([h for h in history if h.at <= at]),
-            lender_jurisdictions=lender_jurisdictions,
+            lender_jurisdictions=handle.lender_jurisdictions,
         )
     if state is None:
         raise LookupError(f"no borrower {borrower_id!r} in the ledger (import a portfolio first)")

@@ -56,6 +56,7 @@ from arrears.domain.compliance.engine import (
     BorrowerState,
     Decision,
     PastContact,
+    applicable_packs,
     evaluate,
 )
 from arrears.domain.compliance.packs import BORROWER_FLAGS, RulePack, parse_pack
@@ -81,14 +82,24 @@ class Window:
 
 
 def time_window(
-    day: date, jurisdiction: str, tz: str | None, channel: str, packs: Sequence[RulePack] = PACKS
+    day: date,
+    jurisdiction: str,
+    tz: str | None,
+    channel: str,
+    packs: Sequence[RulePack] = PACKS,
+    lender: tuple[str, ...] = (),
 ) -> Window:
     zones = [ZoneInfo(z) for z in candidate_zones(jurisdiction, tz)]
     lo, hi = (time.fromisoformat(x) for x in CHANNEL_WINDOWS[channel])
     plan_s = max(local_to_utc(day, lo, z, side="start") for z in zones)
     plan_e = min(local_to_utc(day, hi, z, side="end") for z in zones)
     day_s = max(local_to_utc(day, time(0), z, side="start") for z in zones)
-    w = allowed_window(day, jurisdiction, tz, channel, packs, is_public_holiday)
+    applicable = applicable_packs(
+        BorrowerState("_", jurisdiction, tz, lender_jurisdictions=lender), packs
+    )
+    w = allowed_window(
+        day, jurisdiction, tz, channel, applicable, is_public_holiday, preselected=True
+    )
     if w.open:
         assert w.start is not None and w.end is not None
         s, e = max(w.start, plan_s), min(w.end, plan_e)
@@ -150,12 +161,16 @@ def check_agreement(
     history: pl.DataFrame,
     fractions: Sequence[float] = (0.5,),
     packs: Sequence[RulePack] = PACKS,
+    lender: tuple[str, ...] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Replay the day through evaluate(); assert it agrees with the planner.
+    """Replay the day through evaluate(); assert it agrees with the planner (``lender``: the
+    lender's jurisdictions, whose packs apply to every borrower too).
 
     Returns the planner's ``contacts`` and ``blocked`` frames.
     """
-    contacts, blocked = plan_contacts(decisions, borrowers, history, day, packs, is_public_holiday)
+    contacts, blocked = plan_contacts(
+        decisions, borrowers, history, day, packs, is_public_holiday, lender
+    )
     periods = sorted({r.days for p in packs for r in p.rules if r.days} | {1})
     planned = {(r["account_id"], r["channel"]): r for r in contacts.iter_rows(named=True)}
     refused = {(r["account_id"], r["channel"]): r for r in blocked.iter_rows(named=True)}
@@ -171,6 +186,7 @@ def check_agreement(
             r["timezone"] or None,
             flags=frozenset(f for f in flag_cols if r[f]),
             opted_out=frozenset(c for c in opted.split("|") if c),
+            lender_jurisdictions=lender,
         )
     past_of = imported(history)
     rows = []
@@ -182,7 +198,7 @@ def check_agreement(
     for bid, _, account, _, channel in rows:
         b = states[bid]
         past = past_of.setdefault(bid, [])
-        w = time_window(day, b.jurisdiction, b.timezone, channel, packs)
+        w = time_window(day, b.jurisdiction, b.timezone, channel, packs, lender)
         key = (account, channel)
         inside: list[datetime] = []
         if w.start is not None and w.end is not None:
@@ -406,17 +422,24 @@ def build(day: date, specs: list) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFr
     st.sampled_from(DAYS),
     st.lists(borrower_spec(BORROWERS), min_size=1, max_size=4),
     st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=3),
+    # the lender's jurisdictions: their packs apply to every borrower as well
+    st.sampled_from([(), (), (), ("CN",), ("GB",), ("US",), ("IE", "TW"), ("US-NY-NYC",)]),
 )
-def test_planner_and_gate_agree_on_every_rule(day, specs, fractions):
+def test_planner_and_gate_agree_on_every_rule(day, specs, fractions, lender):
     decisions, borrowers, history = build(day, specs)
-    contacts, blocked = check_agreement(day, decisions, borrowers, history, fractions)
+    contacts, blocked = check_agreement(
+        day, decisions, borrowers, history, fractions, PACKS, lender
+    )
     for ids in blocked["rule_ids"]:  # coverage, shown by --hypothesis-show-statistics
         for rid in ids.split("|"):
             event(f"refused by {rid}")
     for r in contacts.iter_rows(named=True):
-        w = time_window(day, r["jurisdiction"], r["borrower_timezone"] or None, r["channel"])
+        tz = r["borrower_timezone"] or None
+        w = time_window(day, r["jurisdiction"], tz, r["channel"], PACKS, lender)
         if (r["_start_utc"], r["_end_utc"]) != (w.start, w.end):
             event("planned in a narrowed window")
+    if lender:
+        event(f"lender in {'+'.join(lender)}")
 
 
 def test_a_conversation_and_the_caps_reach_the_plan():

@@ -22,7 +22,7 @@ from arrears.adapters.strategy_file import StrategyInvalid
 from arrears.cli import commitments, compliance, report_arms, simulate
 from arrears.cli import model as model_cli
 from arrears.cli import report as portfolio_report  # adds `arrears report portfolio`
-from arrears.config import load_settings
+from arrears.config import SettingsError, load_settings
 from arrears.domain.compliance.packs import RulePackError
 from arrears.pipeline.daily import STAGES, DailyResult
 from arrears.pipeline.modelling.registered import ModelRefused
@@ -290,7 +290,11 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. IE.DAY
 
 
 def main() -> None:  # pragma: no cover - console entry
-    app()
+    try:
+        app()
+    except SettingsError as exc:  # a bad ARREARS_* variable: one line, exit 2
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -120,11 +120,21 @@ def _combo(
     channel: str,
     packs: Sequence[RulePack],
     is_holiday: HolidayLookup,
+    lender: tuple[str, ...] = (),
 ) -> _Combo:
     zones = [ZoneInfo(z) for z in candidate_zones(jurisdiction, timezone)]
     day_start = max(local_to_utc(day, time(0), z, side="start") for z in zones)
     day_end = min(local_to_utc(day + timedelta(days=1), time(0), z, side="end") for z in zones)
-    check = allowed_window(day, jurisdiction, timezone, channel, packs, is_holiday)
+    state = BorrowerState("_", jurisdiction, timezone, lender_jurisdictions=lender)
+    check = allowed_window(
+        day,
+        jurisdiction,
+        timezone,
+        channel,
+        applicable_packs(state, packs),
+        is_holiday,
+        preselected=True,
+    )
     if not check.pack_refs:
         return _Combo(
             jurisdiction,
@@ -157,13 +167,7 @@ def _combo(
             f"that local day in every zone of {jurisdiction} {[z.key for z in zones]}"
         )
     # what the engine says at that instant, for the time rules (a borrower with nothing else)
-    d = evaluate(
-        Attempt("_", None, channel, first),
-        [],
-        BorrowerState("_", jurisdiction, timezone),
-        packs,
-        is_holiday,
-    )
+    d = evaluate(Attempt("_", None, channel, first), [], state, packs, is_holiday)
     time_rules = {r.id for p in packs for r in p.rules if r.type in TIME_RULE_TYPES}
     found = [(i, why) for i, why in zip(d.rule_ids, d.reasons, strict=True) if i in time_rules]
     if not found:  # the channel's planning window lies outside the allowed hours
@@ -198,9 +202,16 @@ def _combo(
     )
 
 
-def _rules(jurisdiction: str, channel: str, packs: Sequence[RulePack], day: date) -> list[Rule]:
+def _rules(
+    jurisdiction: str,
+    channel: str,
+    packs: Sequence[RulePack],
+    day: date,
+    lender: tuple[str, ...] = (),
+) -> list[Rule]:
     """The engine's rule list for the channel, in force on ``day`` (order = report order)."""
-    applicable = applicable_packs(BorrowerState("_", jurisdiction, None), packs)
+    state = BorrowerState("_", jurisdiction, None, lender_jurisdictions=lender)
+    applicable = applicable_packs(state, packs)
     return [r for r in contact_rules(applicable, channel) if r.in_force(day)]
 
 
@@ -240,6 +251,7 @@ def check_contacts(
     plan_date: date,
     packs: Sequence[RulePack],
     is_holiday: HolidayLookup,
+    lender_jurisdictions: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """Decide every wanted contact of ``plan_date`` as the gate's engine would.
 
@@ -266,6 +278,9 @@ def check_contacts(
         All loaded packs.
     is_holiday : callable
         ``(jurisdiction, local date) -> bool``.
+    lender_jurisdictions : tuple of str
+        Where the lender is regulated: their packs apply to every borrower on top of the
+        borrower's own, as :func:`~arrears.domain.compliance.engine.applicable_packs` adds them.
 
     Returns
     -------
@@ -350,7 +365,11 @@ def check_contacts(
     ch_ids = {c: i for i, c in enumerate(chans)}
 
     # --- time rules per (jurisdiction, zone, channel) ----------------------------------------
-    combos = [_combo(day, j, tz, ch, packs, is_holiday) for (j, tz) in places for ch in chans]
+    combos = [
+        _combo(day, j, tz, ch, packs, is_holiday, lender_jurisdictions)
+        for (j, tz) in places
+        for ch in chans
+    ]
     jc_ids: dict[tuple[str, str], int] = {}
     for c in combos:
         jc_ids.setdefault((c.jurisdiction, c.channel), len(jc_ids))
@@ -399,7 +418,7 @@ def check_contacts(
     ).with_columns(((pl.col("_omask") & pl.col("_chbit")) != 0).alias("_opt"))
 
     # --- rules per (jurisdiction, channel), in the engine's order --------------------------
-    rules = {jc: _rules(j, ch, packs, day) for (j, ch), jc in jc_ids.items()}
+    rules = {jc: _rules(j, ch, packs, day, lender_jurisdictions) for (j, ch), jc in jc_ids.items()}
     # static rules: once per distinct (jurisdiction, channel, flags, opted out of the channel)
     skeys = df.filter(~pl.col("_no_pack")).select("_jc", "_fmask", "_opt").unique().rows()
     static_hits: list[tuple[int, int, str, str]] = []  # (static key, order, rule id, reason)
@@ -414,6 +433,7 @@ def check_contacts(
             None,
             flags=frozenset(f for f, bit in _FLAG_BIT.items() if m & bit),
             opted_out=frozenset({ch}) if opt else frozenset(),
+            lender_jurisdictions=lender_jurisdictions,
         )
         a = Attempt("_", None, ch, at0)
         hit = False

@@ -125,6 +125,7 @@ def run_daily(
     capacity_time_limit_s: float = 5.0,
     fallback_model: ScoringModel | None = None,
     gate_contacts: pl.DataFrame | None = None,
+    lender_jurisdictions: tuple[str, ...] = (),
 ) -> DailyResult:
     """Run the day's collection plan for ``frames`` as of ``as_of`` and write it to ``out_dir``.
 
@@ -165,6 +166,10 @@ def run_daily(
         for every cap). The cadence and the contact check count them with the imported
         history, so the plan leaves out what the gate would now refuse; the scoring features
         read the imported history only.
+    lender_jurisdictions : tuple of str
+        Where the lender is regulated (``ARREARS_LENDER_JURISDICTIONS``): those packs apply
+        to every borrower on top of the borrower's own, as in the gate; recorded in
+        summary.json (``lender_jurisdictions``).
 
     Returns
     -------
@@ -214,7 +219,7 @@ def run_daily(
             rules_sha256=rules_sha256, data_source=data_source, strategy=strategy,
             scheme=scheme, on_stage_done=on_stage_done, plan_active=plan_active,
             agents=agents, capacity_time_limit_s=capacity_time_limit_s,
-            gate_contacts=gate_contacts,
+            gate_contacts=gate_contacts, lender_jurisdictions=lender_jurisdictions,
         )  # fmt: skip
     return result
 
@@ -270,6 +275,7 @@ def _decide_and_write(
     agents: Sequence[Agent] | None,
     capacity_time_limit_s: float,
     gate_contacts: pl.DataFrame | None,
+    lender_jurisdictions: tuple[str, ...],
 ) -> DailyResult:
     """The stages after scoring (see :func:`run_daily`); ``owing`` is ``frames`` cut to the
     borrowers in arrears; ``reasons_job`` yields the reason codes (``account_id,
@@ -306,7 +312,9 @@ def _decide_and_write(
     ).sort("account_id")
     on_stage_done(STAGES[2])
 
-    contacts, blocked = plan_contacts(decided, frames.borrowers, history, as_of, packs, is_holiday)
+    contacts, blocked = plan_contacts(
+        decided, frames.borrowers, history, as_of, packs, is_holiday, lender_jurisdictions
+    )
     contacts, placement = assign_agents(
         contacts, decided, frames.borrowers, as_of, agents, time_limit_s=capacity_time_limit_s
     )
@@ -339,6 +347,7 @@ def _decide_and_write(
         scheme=scheme,
         data_source=data_source,
     )
+    summary["lender_jurisdictions"] = list(lender_jurisdictions)
     summary["offers"] = _offer_summary(offers_out)
     summary["capacity"] = placement.summary()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

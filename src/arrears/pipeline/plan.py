@@ -149,6 +149,7 @@ def plan_contacts(
     plan_date: date,
     packs: Sequence[RulePack],
     is_holiday: HolidayLookup,
+    lender_jurisdictions: tuple[str, ...] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Planned contacts and the ones the compliance check refused.
 
@@ -171,6 +172,9 @@ def plan_contacts(
         All loaded rule packs.
     is_holiday : callable
         ``(jurisdiction, local date) -> bool``.
+    lender_jurisdictions : tuple of str
+        Where the lender is regulated: those packs apply to every borrower too
+        (``BorrowerState.lender_jurisdictions``, as in the gate).
 
     Returns
     -------
@@ -228,7 +232,7 @@ def plan_contacts(
         (row - pl.when(new_borrower).then(row).forward_fill()).alias("_rank")
     )
     planned = check_contacts(
-        wanted, borrowers, contact_history, plan_date, packs, is_holiday
+        wanted, borrowers, contact_history, plan_date, packs, is_holiday, lender_jurisdictions
     ).with_columns(
         pl.lit(plan_date).alias("plan_date"),
         pl.col("timezone").fill_null("").alias("borrower_timezone"),
