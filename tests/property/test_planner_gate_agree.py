@@ -41,7 +41,7 @@ import polars as pl
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from arrears.adapters.portfolio.schema import OUTCOMES
+from arrears.adapters.portfolio.schema import OUTCOMES, parse_hours
 from arrears.adapters.portfolio.synthetic import generate_portfolio
 from arrears.adapters.rulepacks import is_public_holiday, load_packs
 from arrears.domain.compliance.check import (
@@ -58,6 +58,7 @@ from arrears.domain.compliance.engine import (
     PastContact,
     applicable_packs,
     evaluate,
+    with_consent_hours,
 )
 from arrears.domain.compliance.packs import BORROWER_FLAGS, RulePack, parse_pack
 from arrears.domain.strategy import CHANNEL_WINDOWS
@@ -88,15 +89,15 @@ def time_window(
     channel: str,
     packs: Sequence[RulePack] = PACKS,
     lender: tuple[str, ...] = (),
+    consent: tuple[time, time] | None = None,
 ) -> Window:
     zones = [ZoneInfo(z) for z in candidate_zones(jurisdiction, tz)]
     lo, hi = (time.fromisoformat(x) for x in CHANNEL_WINDOWS[channel])
     plan_s = max(local_to_utc(day, lo, z, side="start") for z in zones)
     plan_e = min(local_to_utc(day, hi, z, side="end") for z in zones)
     day_s = max(local_to_utc(day, time(0), z, side="start") for z in zones)
-    applicable = applicable_packs(
-        BorrowerState("_", jurisdiction, tz, lender_jurisdictions=lender), packs
-    )
+    state = BorrowerState("_", jurisdiction, tz, lender_jurisdictions=lender)
+    applicable = with_consent_hours(applicable_packs(state, packs), consent)
     w = allowed_window(
         day, jurisdiction, tz, channel, applicable, is_public_holiday, preselected=True
     )
@@ -186,6 +187,7 @@ def check_agreement(
             r["timezone"] or None,
             flags=frozenset(f for f in flag_cols if r[f]),
             opted_out=frozenset(c for c in opted.split("|") if c),
+            consent_hours=parse_hours(r.get("consent_hours")),
             lender_jurisdictions=lender,
         )
     past_of = imported(history)
@@ -198,7 +200,7 @@ def check_agreement(
     for bid, _, account, _, channel in rows:
         b = states[bid]
         past = past_of.setdefault(bid, [])
-        w = time_window(day, b.jurisdiction, b.timezone, channel, packs, lender)
+        w = time_window(day, b.jurisdiction, b.timezone, channel, packs, lender, b.consent_hours)
         key = (account, channel)
         inside: list[datetime] = []
         if w.start is not None and w.end is not None:
@@ -317,7 +319,7 @@ history_item = st.tuples(
 
 
 def borrower_spec(places: list[tuple[str, str | None]]) -> st.SearchStrategy:
-    """(place, flags, opted-out channels, accounts, history) of one borrower."""
+    """(place, flags, opted-out channels, accounts, history, consent hours) of one borrower."""
     return st.tuples(
         st.sampled_from(places),
         st.one_of(st.just(()), st.just(()), st.lists(st.sampled_from(FLAG_CHOICES), max_size=2)),
@@ -331,12 +333,16 @@ def borrower_spec(places: list[tuple[str, str | None]]) -> st.SearchStrategy:
             max_size=3,
         ),
         st.lists(history_item, max_size=8),
+        # hours the borrower agreed to (they replace the CN window): mostly none
+        st.sampled_from([None, None, None, "07:00-23:00", "06:30-00:00", "09:00-17:00"]),
     )
 
 
 def build(day: date, specs: list) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     b_rows, d_rows, h_rows = [], [], []
-    for n, ((jur, tz), flags, opted, accounts, hist) in enumerate(specs):
+    for n, spec in enumerate(specs):
+        (jur, tz), flags, opted, accounts, hist, *more = spec  # explicit examples: no consent
+        consent = more[0] if more else None
         bid = f"B{n:02d}"
         b_rows.append(
             {
@@ -345,6 +351,7 @@ def build(day: date, specs: list) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFr
                 "timezone": tz,
                 **{f: f in flags for f in FLAG_CHOICES},
                 "opt_out_channels": "|".join(opted) or None,
+                "consent_hours": consent,
             }
         )
         for k, (arrears, path) in enumerate(accounts):
@@ -383,6 +390,7 @@ def build(day: date, specs: list) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFr
             "timezone": pl.String,
             **{f: pl.Boolean for f in FLAG_CHOICES},
             "opt_out_channels": pl.String,
+            "consent_hours": pl.String,
         },
     )
     decisions = pl.DataFrame(

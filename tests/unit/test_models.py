@@ -71,6 +71,7 @@ def tiny() -> PortfolioFrames:
                     )
                 },
                 "opt_out_channels": [""] * 3,
+                "consent_hours": [None] * 3,
             },
             schema=S["borrowers"],
         ),

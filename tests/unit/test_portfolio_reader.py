@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from arrears.adapters.portfolio.errors import InputError, PortfolioInvalid
 from arrears.adapters.portfolio.reader import portfolio_sha256, read_portfolio
-from arrears.adapters.portfolio.schema import FRAME_SCHEMAS, PortfolioFrames
+from arrears.adapters.portfolio.schema import FRAME_SCHEMAS, PortfolioFrames, parse_hours
 from arrears.adapters.portfolio.writer import write_portfolio
 
 S = FRAME_SCHEMAS
@@ -37,6 +37,7 @@ def sample_frames() -> PortfolioFrames:
                 "represented": [False, False],
                 "vulnerable": [True, False],
                 "opt_out_channels": ["", "sms|call"],
+                "consent_hours": [None, "07:00-23:00"],
             },
             schema=S["borrowers"],
         ),
@@ -187,6 +188,7 @@ def test_values_are_normalised(folder: Path) -> None:
     set_cell(folder, "borrowers", 0, "vulnerable", " YES ")
     set_cell(folder, "borrowers", 1, "cease_communication", "0")
     set_cell(folder, "borrowers", 1, "opt_out_channels", " email | letter ")
+    set_cell(folder, "borrowers", 0, "consent_hours", " 06:30 - 24:00 ")
     set_cell(folder, "borrowers", 0, "timezone", "")
     set_cell(folder, "payments", 0, "amount", "3345.670")  # trailing zero beyond TWD's 2 places
     set_cell(folder, "contact_history", 0, "started_at", "2024-02-02 09:30+08:00")
@@ -196,6 +198,11 @@ def test_values_are_normalised(folder: Path) -> None:
     assert b["vulnerable"].to_list() == [True, False]
     assert b["cease_communication"].to_list() == [False, False]
     assert b["opt_out_channels"].to_list() == ["", "email|letter"]
+    assert b["consent_hours"].to_list() == ["06:30-00:00", "07:00-23:00"]  # 24:00 = midnight
+    assert [parse_hours(h) for h in b["consent_hours"]] == [
+        (dt.time(6, 30), dt.time(0)),
+        (dt.time(7), dt.time(23)),
+    ]
     assert b["timezone"].to_list() == [None, None]
     assert frames.payments["amount_minor"].to_list()[0] == 334_567
     assert frames.contact_history["started_at"].to_list() == [
@@ -244,6 +251,11 @@ BAD_VALUES = [
     ("borrowers", 1, "jurisdiction", "", "required value is empty"),
     ("accounts", 1, "currency", "YEN", "unknown ISO 4217 currency 'YEN'"),
     ("borrowers", 1, "opt_out_channels", "sms|fax", "unknown channel(s) 'fax'"),
+    ("borrowers", 1, "consent_hours", "7:00-23:00", "not hours in HH:MM-HH:MM form"),
+    ("borrowers", 1, "consent_hours", "07:00", "not hours in HH:MM-HH:MM form"),
+    ("borrowers", 1, "consent_hours", "08:00-25:00", "not hours in HH:MM-HH:MM form"),
+    ("borrowers", 1, "consent_hours", "22:00-08:00", "must start before they end"),
+    ("borrowers", 1, "consent_hours", "09:00-09:00", "must start before they end"),
 ]
 
 

@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from arrears.adapters.db.gate_repo import CONVERSATION_OUTCOMES
-from arrears.adapters.portfolio.schema import OUTCOMES
+from arrears.adapters.portfolio.schema import OUTCOMES, parse_hours
 from arrears.domain.compliance.check import (
     HolidayLookup,
     allowed_window,
@@ -67,6 +67,7 @@ from arrears.domain.compliance.engine import (
     evaluate,
     static_block,
     wait_end,
+    with_consent_hours,
 )
 from arrears.domain.compliance.packs import BORROWER_FLAGS, CAP_COUNTS, CHANNELS, Rule, RulePack
 from arrears.domain.strategy import CHANNEL_WINDOWS
@@ -121,17 +122,20 @@ def _combo(
     packs: Sequence[RulePack],
     is_holiday: HolidayLookup,
     lender: tuple[str, ...] = (),
+    consent: tuple[time, time] | None = None,
 ) -> _Combo:
     zones = [ZoneInfo(z) for z in candidate_zones(jurisdiction, timezone)]
     day_start = max(local_to_utc(day, time(0), z, side="start") for z in zones)
     day_end = min(local_to_utc(day + timedelta(days=1), time(0), z, side="end") for z in zones)
-    state = BorrowerState("_", jurisdiction, timezone, lender_jurisdictions=lender)
+    state = BorrowerState(
+        "_", jurisdiction, timezone, consent_hours=consent, lender_jurisdictions=lender
+    )
     check = allowed_window(
         day,
         jurisdiction,
         timezone,
         channel,
-        applicable_packs(state, packs),
+        with_consent_hours(applicable_packs(state, packs), consent),
         is_holiday,
         preselected=True,
     )
@@ -327,8 +331,15 @@ def check_contacts(
     fmask = pl.lit(0, dtype=pl.Int64)
     for f in flag_cols:
         fmask = fmask + pl.col(f).fill_null(False).cast(pl.Int64) * _FLAG_BIT[f]
+    consent_col = (
+        pl.col("consent_hours").replace("", None)
+        if "consent_hours" in borrowers.columns
+        else pl.lit(None, dtype=pl.String).alias("consent_hours")
+    )
     binfo = bmap.join(
-        borrowers.select("borrower_id", "jurisdiction", "timezone", fmask.alias("_fmask")),
+        borrowers.select(
+            "borrower_id", "jurisdiction", "timezone", consent_col, fmask.alias("_fmask")
+        ),
         on="borrower_id",
         how="left",
         maintain_order="left",
@@ -344,19 +355,26 @@ def check_contacts(
         binfo = binfo.join(opted, on="borrower_id", how="left", maintain_order="left")
     else:
         binfo = binfo.with_columns(pl.lit(None, dtype=pl.Int64).alias("_omask"))
-    places = binfo.select("jurisdiction", "timezone").unique().rows()
-    jz_ids: dict[tuple[str, str | None], int] = {p: i for i, p in enumerate(places)}
+    # a place: jurisdiction, zone and the hours the borrower agreed to (they move the window)
+    places = binfo.select("jurisdiction", "timezone", "consent_hours").unique().rows()
+    jz_ids: dict[tuple[str, str | None, str | None], int] = {p: i for i, p in enumerate(places)}
     jz_frame = pl.DataFrame(
         {
             "jurisdiction": [p[0] for p in places],
             "timezone": [p[1] for p in places],
+            "consent_hours": [p[2] for p in places],
             "_jz": list(range(len(places))),
         },
-        schema={"jurisdiction": pl.String, "timezone": pl.String, "_jz": pl.Int64},
+        schema={
+            "jurisdiction": pl.String,
+            "timezone": pl.String,
+            "consent_hours": pl.String,
+            "_jz": pl.Int64,
+        },
     )
     binfo = binfo.join(
         jz_frame,
-        on=["jurisdiction", "timezone"],
+        on=["jurisdiction", "timezone", "consent_hours"],
         how="left",
         nulls_equal=True,
         maintain_order="left",
@@ -366,8 +384,8 @@ def check_contacts(
 
     # --- time rules per (jurisdiction, zone, channel) ----------------------------------------
     combos = [
-        _combo(day, j, tz, ch, packs, is_holiday, lender_jurisdictions)
-        for (j, tz) in places
+        _combo(day, j, tz, ch, packs, is_holiday, lender_jurisdictions, parse_hours(consent))
+        for (j, tz, consent) in places
         for ch in chans
     ]
     jc_ids: dict[tuple[str, str], int] = {}
@@ -529,14 +547,16 @@ def check_contacts(
         },
     )
     # calendar periods: the N local days around the plan date, in some candidate zone
-    zones_of = {jz: [ZoneInfo(z) for z in candidate_zones(j, tz)] for (j, tz), jz in jz_ids.items()}
+    zones_of = {
+        jz: [ZoneInfo(z) for z in candidate_zones(j, tz)] for (j, tz, _c), jz in jz_ids.items()
+    }
     days_of_j: dict[str, set[int]] = {}
     for jc, rs in rules.items():
         days_of_j.setdefault(jc_names[jc][0], set()).update(
             1 if r.type == "daily_call_cap" else int(r.days or 1) for r in rs if r.type in _DYNAMIC
         )
     zb_rows: list[tuple[int, int, datetime, datetime]] = []
-    for (j, _tz), jz in jz_ids.items():
+    for (j, _tz, _c), jz in jz_ids.items():
         for n in sorted(days_of_j.get(j, ())):
             spans = sorted(
                 (

@@ -40,7 +40,7 @@ from arrears.adapters.db.tables import (
     contact_history,
     contact_ledger,
 )
-from arrears.adapters.portfolio.schema import FLAG_COLUMNS, FRAME_SCHEMAS
+from arrears.adapters.portfolio.schema import FLAG_COLUMNS, FRAME_SCHEMAS, parse_hours
 from arrears.domain.audit import AuditEntry, AuditHeadMissing, at_text, chain_of, entry_hash
 from arrears.domain.compliance.engine import RESERVED, Attempt, BorrowerState, PastContact
 from arrears.domain.ports import Reservation
@@ -537,7 +537,8 @@ def load_borrower_state(
 ) -> BorrowerState | None:
     """Build the borrower's :class:`BorrowerState` from the ``borrowers`` row, or None.
 
-    Flags are the true flag columns; opt-outs the ``|``-separated ``opt_out_channels``.
+    Flags are the true flag columns; opt-outs the ``|``-separated ``opt_out_channels``; consent
+    hours the ``consent_hours`` column (``HH:MM-HH:MM``, null when none).
     """
     row = (
         conn.execute(sa.select(borrowers).where(borrowers.c.borrower_id == borrower_id))
@@ -553,6 +554,7 @@ def load_borrower_state(
         timezone=row["timezone"] or None,
         flags=frozenset(f for f in FLAG_COLUMNS if row[f]),
         opted_out=frozenset(c for c in opted.split("|") if c),
+        consent_hours=parse_hours(row["consent_hours"]),
         unreachable=unreachable,
         lender_jurisdictions=lender_jurisdictions,
     )

@@ -101,6 +101,8 @@ _MAX_AMOUNT_DIGITS = 18  # digits of an amount in minor units; Int64 holds 18 sa
 _CHANNELS_PATTERN = r"^(" + "|".join(CHANNELS) + r")(\s*\|\s*(" + "|".join(CHANNELS) + r"))*$"
 _AMOUNT_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 _DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+_HOURS_PATTERN = rf"^{_HHMM}-({_HHMM}|24:00)$"
 _INSTANT_PATTERN = (
     r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2})(:[0-9]{2}(?:[.,][0-9]{1,9})?)?"
     r"(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
@@ -615,6 +617,21 @@ def _check(table: Table, col: Column) -> _Check:
             )
         ]
         default = pl.lit("")
+    elif kind is Kind.HOURS:
+        # "HH:MM-HH:MM" without spaces; an end of 24:00 is written 00:00 (midnight)
+        compact = s.str.replace_all(r"\s", "")
+        value = compact.str.replace(r"-24:00$", "-00:00")
+        start, end = value.str.slice(0, 5), value.str.slice(6, 5)
+        cases = [
+            (
+                ~compact.str.contains(_HOURS_PATTERN),
+                pl.format("not hours in HH:MM-HH:MM form (e.g. 07:00-23:00): {}", q),
+            ),
+            (
+                (end != "00:00") & (end <= start),
+                pl.format("hours {} must start before they end (24:00 = midnight)", q),
+            ),
+        ]
     elif kind is not Kind.TEXT:  # pragma: no cover - every Kind is handled above
         raise AssertionError(kind)
     return _Check(prep, value, cases, default)

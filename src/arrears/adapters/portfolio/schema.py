@@ -13,6 +13,7 @@ ends in ``_minor``. Dates are ISO ``YYYY-MM-DD``; instants are ISO 8601 with a U
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 from enum import StrEnum
 
 import polars as pl
@@ -33,6 +34,7 @@ class Kind(StrEnum):
     JURISDICTION = "jurisdiction"  # CC or CC-SUB (ISO 3166-1 alpha-2 / 3166-2)
     CURRENCY = "currency"  # ISO 4217
     CHANNELS = "channels"  # |-separated list of channel names
+    HOURS = "hours"  # local HH:MM-HH:MM, start before end; end 24:00 (or 00:00) = midnight
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,14 @@ BORROWERS = Table(
             Kind.CHANNELS,
             False,
             "Channels the borrower asked not to be used, separated by |: " + "|".join(CHANNELS),
+        ),
+        Column(
+            "consent_hours",
+            Kind.HOURS,
+            False,
+            "Hours the borrower agreed to be contacted, local time, HH:MM-HH:MM (24:00 as the "
+            "end = midnight). They replace the statutory hours where a rule allows it (CN: no "
+            "contact 22:00-08:00 unless the borrower agreed to other times); empty = none.",
         ),
     ),
     key=("borrower_id",),
@@ -289,6 +299,7 @@ FRAME_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "email": pl.String(),
         **{f: pl.Boolean() for f in FLAG_COLUMNS},
         "opt_out_channels": pl.String(),  # "|"-joined, "" when none
+        "consent_hours": pl.String(),  # "HH:MM-HH:MM" (end 00:00 = midnight), null when none
     },
     "accounts": {
         "account_id": pl.String(),
@@ -391,3 +402,20 @@ class PortfolioFrames:
                 raise ValueError(f"frame {name} lacks columns {missing}")
             out[name] = frame.select([pl.col(c).cast(t) for c, t in schema.items()])
         return PortfolioFrames(**out)
+
+
+def parse_hours(text: str | None) -> tuple[time, time] | None:
+    """``"07:00-23:00"`` (a normalised ``consent_hours`` cell) as ``(time(7), time(23))``; an
+    end of ``00:00`` or ``24:00`` is midnight, ``time(0)``. None or "" gives None.
+
+    Raises
+    ------
+    ValueError
+        If the text is not ``HH:MM-HH:MM`` (the reader has refused such cells already).
+    """
+    if not text:
+        return None
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError(f"consent hours {text!r} are not HH:MM-HH:MM")
+    return time.fromisoformat(start), time(0) if end == "24:00" else time.fromisoformat(end)

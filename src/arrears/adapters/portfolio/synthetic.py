@@ -788,6 +788,7 @@ def _borrowers(
         .alias("email"),
         *(pl.col(f) for f in FLAG_RATES),
         pl.col("_opt").alias("opt_out_channels"),
+        pl.lit(None, dtype=pl.String).alias("consent_hours"),
     )
     return frame, jur, flags, optout, has_email
 

@@ -246,6 +246,7 @@ def _frames(raw: pl.DataFrame) -> PortfolioFrames:
         pl.lit(None, dtype=pl.String).alias("email"),
         *(pl.lit(False).alias(f) for f in FLAG_COLUMNS),
         pl.lit("").alias("opt_out_channels"),
+        pl.lit(None, dtype=pl.String).alias("consent_hours"),
     )
     accounts = raw.select(
         account_id.alias("account_id"),

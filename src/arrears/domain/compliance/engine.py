@@ -449,7 +449,11 @@ def wait_end(at: datetime, days: int, zones: Sequence[ZoneInfo]) -> datetime:
 _Block = tuple[str, str, bool]  # rule id, reason, permanent (cannot lift with time)
 
 
-def _with_consent(packs: list[RulePack], consent: tuple[time, time] | None) -> list[RulePack]:
+def with_consent_hours(packs: list[RulePack], consent: tuple[time, time] | None) -> list[RulePack]:
+    """``packs`` with the window of every hours rule marked ``consent_overrides`` replaced by
+    the borrower's ``consent`` hours (local start, end; end ``time(0)`` = midnight); the packs
+    unchanged when ``consent`` is None. Source: CN rules allow contact outside 08:00-22:00
+    only where the borrower agreed to other times (GB/T 45251-2025; CBA guideline 2026)."""
     if consent is None:
         return packs
     start, end = consent
@@ -499,7 +503,7 @@ class _Context:
         self.is_holiday = is_holiday
         self.zone_names = candidate_zones(borrower.jurisdiction, borrower.timezone)
         self.zones = [ZoneInfo(z) for z in self.zone_names]
-        self.window_packs = _with_consent(packs, borrower.consent_hours)
+        self.window_packs = with_consent_hours(packs, borrower.consent_hours)
         self._window_key = (
             _Same((*self.window_packs, is_holiday)),
             borrower.jurisdiction,
