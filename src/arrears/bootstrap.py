@@ -40,7 +40,7 @@ from arrears.config import Settings
 from arrears.domain.agents import Agent
 from arrears.domain.audit import AUDIT_CHAINS, AuditEntry, ChainReport, verify_chain
 from arrears.domain.compliance.engine import Attempt, BorrowerState, Decision, PastContact
-from arrears.domain.compliance.packs import CHANNELS, RulePack
+from arrears.domain.compliance.packs import CHANNELS, RulePack, RulePackError
 from arrears.domain.money import MoneyError, format_minor, parse_minor
 from arrears.domain.plans import (
     DEFAULT_OFFER_POLICY,
@@ -145,8 +145,26 @@ def import_portfolio(
 
 
 def load_rule_packs(settings: Settings) -> tuple[list[RulePack], str]:
-    """Load the rule packs and their digest. Raises RulePackError for a bad pack."""
-    return load_packs(settings.rules_dir), packs_digest(settings.rules_dir)
+    """Load the rule packs and their digest.
+
+    Raises
+    ------
+    RulePackError
+        For a bad pack, or a lender jurisdiction (``ARREARS_LENDER_JURISDICTIONS``) that no
+        pack covers: its rules would silently not apply.
+    """
+    packs = load_packs(settings.rules_dir)
+    for code in settings.lender_codes:
+        if not any(not p.is_global and p.applies(code) for p in packs):
+            covered = sorted({j for p in packs if not p.is_global for j in p.applies_to})
+            raise RulePackError(
+                "ARREARS_LENDER_JURISDICTIONS",
+                "",
+                code,
+                f"no rule pack in {settings.rules_dir} covers lender jurisdiction {code!r} "
+                f"(packs cover {', '.join(covered)})",
+            )
+    return packs, packs_digest(settings.rules_dir)
 
 
 def run_daily_from_ledger(
@@ -402,9 +420,19 @@ def gate_attempt(handle: GateHandle, attempt: Attempt) -> GateResult:
     Raises
     ------
     LookupError
-        If the borrower is not in the ledger.
+        If the borrower is not in the ledger, or the account given is not one of theirs.
     """
     state, _ = borrower_state(handle, attempt.borrower_id, attempt.at)
+    if attempt.account_id is not None:
+        with handle.engine.connect() as conn:
+            owner = gate_repo.account_owner(conn, attempt.account_id)
+        if owner != attempt.borrower_id:
+            # a per-debt cap counts by account: a wrong account would dodge it
+            where = "not in the ledger" if owner is None else f"borrower {owner!r}'s"
+            raise LookupError(
+                f"account {attempt.account_id!r} is {where}, not an account of borrower "
+                f"{attempt.borrower_id!r}"
+            )
     return handle.gate.attempt(attempt, state)
 
 

@@ -144,3 +144,39 @@ def test_a_deleted_chain_head_is_reported_not_a_traceback(env: str) -> None:
     assert code == 2 and f"audit chain {chain_of('B1')} has no head row" in out
     code, out = invoke("audit", "verify")
     assert code == 1 and "BROKEN" in out and "no head row" in out
+
+
+def test_the_gate_checks_the_account_and_the_conversation_channel(env: str) -> None:
+    engine = create_engine(env)
+    with engine.begin() as conn:  # B1 owns A1; B2 owns A2 (minimal account rows)
+        for acc, who in (("A1", "B1"), ("A2", "B2")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO accounts (account_id, borrower_id, product, currency, "
+                    "opened_on) VALUES (:a, :b, 'loan', 'CNY', '2025-01-01')"
+                ),
+                {"a": acc, "b": who},
+            )
+    engine.dispose()
+    # another borrower's account, or one that does not exist, would dodge per-debt caps
+    for acc, fragment in (("A2", "borrower 'B2''s"), ("NOPE", "not in the ledger")):
+        code, out = invoke(
+            "contact", "attempt", "B1", "--channel", "sms", "--at", AT, "--account", acc
+        )
+        assert code == 2 and fragment in out, out
+    code, out = invoke(
+        "contact", "attempt", "B1", "--channel", "sms", "--at", AT, "--account", "A1"
+    )
+    assert code == 0, out
+    rid = re.search(r"reservation: (\d+)", out)
+    assert rid is not None
+    code, out = invoke(
+        "contact", "outcome", rid.group(1), "--outcome", "delivered", "--conversation"
+    )
+    assert code == 2 and "a conversation takes a call or a visit" in out
+    code, out = invoke("contact", "cancel", rid.group(1), "--reason", "message bounced before send")
+    assert code == 0 and "cancelled" in out
+    code, out = invoke("contact", "cancel", rid.group(1), "--reason", "again")
+    assert code == 2 and "cancelled, not reserved" in out
+    code, out = invoke("audit", "verify")
+    assert code == 0 and "OK: 2 entries" in out  # the attempt and the cancellation only

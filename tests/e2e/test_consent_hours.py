@@ -85,3 +85,42 @@ def test_consent_hours_move_the_window_in_the_plan_and_at_the_gate(
     assert "HOUSE.CALLS.EVENING" in channel_line(out, "call")
     code, out = invoke("contact", "attempt", who, "--channel", "sms", "--at", late)
     assert code == 0 and "ALLOWED" in out, out
+
+
+def set_column(folder: Path, borrower_id: str, column: str, value: str) -> None:
+    path = folder / "borrowers.csv"
+    rows = read_csv(path)
+    fields = list(rows[0]) + ([column] if column not in rows[0] else [])
+    for r in rows:
+        r.setdefault(column, "")
+        if r["borrower_id"] == borrower_id:
+            r[column] = value
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_a_complaint_flag_in_the_portfolio_holds_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """borrowers.csv complaint_open -> ALL.HOLD.COMPLAINT in the plan and at the gate."""
+    monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
+    pf = tmp_path / "pf"
+    invoke("generate", "--accounts", "200", "--out", str(pf), "--as-of", SNAPSHOT)
+    invoke("import", str(pf))
+    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "before"))
+    planned = read_csv(tmp_path / "before" / "contacts.csv")
+    who = planned[0]["borrower_id"]
+    set_column(pf, who, "complaint_open", "true")
+    code, out = invoke("import", str(pf))
+    assert code == 0, out
+    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "after"))
+    assert not [c for c in read_csv(tmp_path / "after" / "contacts.csv") if c["borrower_id"] == who]
+    held = [b for b in read_csv(tmp_path / "after" / "blocked.csv") if b["borrower_id"] == who]
+    assert held and all("ALL.HOLD.COMPLAINT" in b["rule_ids"].split("|") for b in held)
+    code, out = invoke("contact", "attempt", who, "--channel", "sms", "--at", f"{DAY}T12:00:00Z")
+    assert code == 1 and "ALL.HOLD.COMPLAINT" in out
+    set_column(pf, who, "complaint_open", "maybe")
+    r = runner.invoke(app, ["import", str(pf)])
+    assert r.exit_code == 2 and "complaint_open" in r.output and "not a boolean" in r.output

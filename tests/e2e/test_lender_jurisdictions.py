@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from arrears.cli.main import app, main
+from arrears.cli.main import app
 from arrears.config import SettingsError, load_settings
 
 runner = CliRunner()
@@ -56,16 +55,19 @@ def test_a_lenders_packs_apply_to_borrowers_elsewhere(
 
 
 def test_a_bad_lender_jurisdiction_is_refused_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
     monkeypatch.setenv("ARREARS_LENDER_JURISDICTIONS", "CN,china")
     with pytest.raises(SettingsError, match=r"ARREARS_LENDER_JURISDICTIONS: .*'china'"):
         load_settings()
-    monkeypatch.setattr(sys, "argv", ["arrears", "rules", "list"])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    assert stop.value.code == 2
-    err = capsys.readouterr().err
-    assert "ARREARS_LENDER_JURISDICTIONS" in err and "Traceback" not in err
+    r = runner.invoke(app, ["rules", "list"])  # every command: one line, exit 2
+    assert r.exit_code == 2 and "ARREARS_LENDER_JURISDICTIONS" in r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) <= 3
+    # a well-formed code no pack covers would silently apply nothing: refused too
+    monkeypatch.setenv("ARREARS_LENDER_JURISDICTIONS", "UK")
+    r = runner.invoke(app, ["daily", "--as-of", DAY, "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and "no rule pack" in r.output and "'UK'" in r.output
+    assert not (tmp_path / "out").exists()
     monkeypatch.setenv("ARREARS_LENDER_JURISDICTIONS", " GB , IE ")
     assert load_settings().lender_codes == ("GB", "IE")

@@ -21,7 +21,7 @@ from arrears.adapters.model_store import (
 )
 from arrears.adapters.portfolio.errors import PortfolioInvalid
 from arrears.adapters.portfolio.reader import read_portfolio
-from arrears.adapters.portfolio.schema import FRAME_SCHEMAS, PortfolioFrames
+from arrears.adapters.portfolio.schema import FLAG_COLUMNS, FRAME_SCHEMAS, PortfolioFrames
 from arrears.adapters.portfolio.synthetic import generate_portfolio
 from arrears.adapters.portfolio.writer import write_portfolio
 from arrears.pipeline.affordability import affordability
@@ -59,17 +59,7 @@ def tiny() -> PortfolioFrames:
                 "language": ["zh-TW"] * 3,
                 "phone": [None] * 3,
                 "email": [None] * 3,
-                **{
-                    f: [False] * 3
-                    for f in (
-                        "cease_communication",
-                        "dispute_open",
-                        "deceased",
-                        "bankrupt",
-                        "represented",
-                        "vulnerable",
-                    )
-                },
+                **{f: [False] * 3 for f in FLAG_COLUMNS},
                 "opt_out_channels": [""] * 3,
                 "consent_hours": [None] * 3,
             },

@@ -3,6 +3,7 @@
 GB borrowers are used so that only the ALL rule (and not a US duplicate of it) is in play.
 """
 
+import pytest
 from tests.rulekit import PACKS, attempt, borrower, decide, local
 
 from arrears.domain.compliance.packs import parse_pack
@@ -117,3 +118,20 @@ def test_ALL_THIRD_PARTY_LOCATE_ONLY():
     d = decide(attempt(NOON, "call", party="third_party"), unreachable)
     assert not d.allowed and d.rule_ids == ("ALL.THIRD_PARTY.LOCATE_ONLY",)
     assert "locate" in d.reasons[0]
+
+
+# Channels that reach the borrower at a moment of the day (a letter is read when it is read).
+TIMED_CHANNELS = ("call", "sms", "wechat", "email", "app_push", "visit")
+
+
+@pytest.mark.parametrize("jurisdiction", ["CN", "GB", "IE", "TW", "US", "US-MA", "US-NY-NYC"])
+@pytest.mark.parametrize("channel", TIMED_CHANNELS)
+def test_every_timed_channel_has_contact_hours_everywhere(jurisdiction: str, channel: str):
+    """No channel may reach a borrower at 03:00 local: some hours rule of the packs that
+    apply covers every timed channel in every jurisdiction (WeChat was once left out of the
+    US, GB, IE and TW windows, so a 3 a.m. WeChat message passed)."""
+    b = borrower(jurisdiction)
+    assert b.timezone is not None
+    d = decide(attempt(local(b.timezone, 2026, 12, 2, 3), channel=channel), b)
+    assert not d.allowed, (jurisdiction, channel)
+    assert any(".HOURS." in r or r == "HOUSE.CALLS.EVENING" for r in d.rule_ids), d.rule_ids

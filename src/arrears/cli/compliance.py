@@ -275,8 +275,27 @@ def contact_outcome(
     out.print(f"reservation {reservation_id}: {outcome} recorded (audit entry {seq})")
 
 
+@contact_app.command("cancel")
+def contact_cancel(
+    reservation_id: Annotated[int, typer.Argument(help="Reservation id from `contact attempt`")],
+    reason: Annotated[str, typer.Option(help="Why the contact was never made (audited)")],
+) -> None:
+    """Cancel a reservation that was never used: it stops counting against the caps (audited)."""
+    if not reason.strip():
+        _fail("--reason must say why the contact was not made")
+    settings = load_settings()
+    try:
+        with bootstrap.open_gate(settings) as handle:
+            seq = handle.gate.cancel(reservation_id, reason.strip())
+    except (GateError, RulePackError, AuditHeadMissing) as exc:
+        _fail(str(exc))
+        return
+    out.print(f"reservation {reservation_id}: cancelled (audit entry {seq})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``explain``, ``replay``, ``audit`` and ``contact`` to the main app."""
+    """Add ``explain``, ``replay``, ``audit`` and ``contact`` (attempt, outcome, cancel) to the
+    main app."""
     app.command("explain")(explain)
     app.command("replay")(replay)
     app.add_typer(audit_app, name="audit")

@@ -53,6 +53,15 @@ def _fail(message: str, code: int = EXIT_INPUT) -> None:
     raise typer.Exit(code)
 
 
+@app.callback()
+def _settings_first() -> None:
+    """Refuse a bad ARREARS_* variable in one line before any command runs."""
+    try:
+        load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
 def _parse_date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -290,11 +299,7 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. IE.DAY
 
 
 def main() -> None:  # pragma: no cover - console entry
-    try:
-        app()
-    except SettingsError as exc:  # a bad ARREARS_* variable: one line, exit 2
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise SystemExit(2) from None
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,6 +52,9 @@ OUTCOMES = (
     "delivered",
     "failed",
 )
+#: Channels on which a conversation with the borrower can take place (a telephone
+#: conversation, Regulation F 1006.14(b)(2)(i)(B), or one in person).
+CONVERSATION_CHANNELS = frozenset({"call", "visit"})
 #: Outcomes where nobody was reached: recording one as a conversation is refused.
 NO_CONVERSATION_OUTCOMES = frozenset(UNANSWERED_OUTCOMES | {"wrong_number"})
 #: History read around an attempt: every rule of the shipped packs looks back at most 7 days
@@ -275,7 +278,7 @@ class ContactGate:
         GateError
             For an unknown outcome, an unknown reservation, one already completed or
             cancelled, or ``conversation`` with an outcome where nobody was reached
-            (:data:`NO_CONVERSATION_OUTCOMES`).
+            (:data:`NO_CONVERSATION_OUTCOMES`) or on a channel other than a call or a visit.
         """
         if outcome not in OUTCOMES:
             raise GateError(f"unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
@@ -312,6 +315,11 @@ class ContactGate:
             if current is None or current.status != "reserved":
                 state = current.status if current else "gone"
                 raise GateError(f"reservation {reservation_id} is {state}, not reserved")
+            if conversation and current.channel not in CONVERSATION_CHANNELS:
+                raise GateError(
+                    f"reservation {reservation_id} is a {current.channel}: a conversation takes "
+                    "a call or a visit"
+                )
             now = self._clock.now()
             uow.contacts.complete(reservation_id, status, outcome, conversation, now)
             payload: dict[str, Any] = {

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from arrears.adapters.db.tables import (
     UtcDateTime,
+    accounts,
     audit_head,
     audit_log,
     borrowers,
@@ -558,6 +559,13 @@ def load_borrower_state(
         unreachable=unreachable,
         lender_jurisdictions=lender_jurisdictions,
     )
+
+
+def account_owner(conn: Connection, account_id: str) -> str | None:
+    """The borrower id of ``account_id`` in the ledger's ``accounts``, or None."""
+    return conn.execute(
+        sa.select(accounts.c.borrower_id).where(accounts.c.account_id == account_id)
+    ).scalar()
 
 
 def ledger_rows(conn: Connection, since: datetime, until: datetime) -> list[dict[str, Any]]:

@@ -94,7 +94,18 @@ FLAG_COLUMNS = (
     "bankrupt",
     "represented",
     "vulnerable",
+    "complaint_open",
+    "hardship_pause",
+    "no_workplace_contact",
+    "validation_sent",
 )
+_FLAG_TEXT = {
+    "complaint_open": "a complaint is open (collection held while it is, ALL.HOLD.COMPLAINT)",
+    "hardship_pause": "a hardship or breathing-space pause is running (ALL.HOLD.VULNERABLE)",
+    "no_workplace_contact": "the borrower said not to be contacted at work",
+    "validation_sent": "the validation notice of an open dispute has been sent (lifts the "
+    "dispute hold where the law allows, US)",
+}
 
 BORROWERS = Table(
     "borrowers",
@@ -120,7 +131,7 @@ BORROWERS = Table(
         Column("phone", Kind.TEXT, False, "E.164 phone number."),
         Column("email", Kind.TEXT, False, "E-mail address."),
         *(
-            Column(f, Kind.BOOL, False, f"Status flag: {f.replace('_', ' ')}.")
+            Column(f, Kind.BOOL, False, f"Status flag: {_FLAG_TEXT.get(f, f.replace('_', ' '))}.")
             for f in FLAG_COLUMNS
         ),
         Column(

@@ -149,7 +149,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from arrears.adapters.portfolio.schema import PortfolioFrames
+from arrears.adapters.portfolio.schema import FLAG_COLUMNS, PortfolioFrames
 from arrears.domain.money import MINOR_UNITS
 
 IntArray = npt.NDArray[np.int64]
@@ -786,7 +786,7 @@ def _borrowers(
         )
         .otherwise(pl.lit(None, dtype=pl.String))
         .alias("email"),
-        *(pl.col(f) for f in FLAG_RATES),
+        *(pl.col(f) if f in FLAG_RATES else pl.lit(False).alias(f) for f in FLAG_COLUMNS),
         pl.col("_opt").alias("opt_out_channels"),
         pl.lit(None, dtype=pl.String).alias("consent_hours"),
     )
