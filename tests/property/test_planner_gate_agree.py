@@ -61,7 +61,7 @@ from arrears.domain.compliance.engine import (
     with_consent_hours,
 )
 from arrears.domain.compliance.packs import BORROWER_FLAGS, RulePack, parse_pack
-from arrears.domain.strategy import CHANNEL_WINDOWS
+from arrears.domain.strategy import CHANNEL_WINDOWS, TREATMENT_PURPOSE, Treatment
 from arrears.pipeline.plan import plan_contacts
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -151,8 +151,10 @@ def decide(
     past: list[PastContact],
     b: BorrowerState,
     packs: Sequence[RulePack],
+    purpose: str = "collection",
 ) -> Decision:
-    return evaluate(Attempt(bid, account, channel, at), past, b, packs, is_public_holiday)
+    a = Attempt(bid, account, channel, at, purpose=purpose)
+    return evaluate(a, past, b, packs, is_public_holiday)
 
 
 def check_agreement(
@@ -191,6 +193,11 @@ def check_agreement(
             lender_jurisdictions=lender,
         )
     past_of = imported(history)
+    # the purpose of each account's contacts, from its treatment (as the planner reads it)
+    purpose_of = {
+        r["account_id"]: TREATMENT_PURPOSE.get(Treatment(r["treatment"]), "collection")
+        for r in decisions.iter_rows(named=True)
+    }
     rows = []
     for r in decisions.iter_rows(named=True):
         for i, ch in enumerate(c for c in (r["channels"] or "").split("|") if c):
@@ -220,19 +227,19 @@ def check_agreement(
             assert datetime.fromisoformat(p["window_start"]) == s
             assert datetime.fromisoformat(p["window_end"]) == e
             for t in inside:
-                d = decide(bid, account, channel, t, past, b, packs)
+                d = decide(bid, account, channel, t, past, b, packs, purpose_of[account])
                 if s <= t < e:
                     assert d.allowed, (key, "planned but the engine refuses", t, d.rule_ids, s, e)
                 elif t < s:
                     assert not d.allowed, (key, "the window could start earlier", t, s)
             if e < w.end:
-                d = decide(bid, account, channel, e, past, b, packs)
+                d = decide(bid, account, channel, e, past, b, packs, purpose_of[account])
                 assert not d.allowed, (key, "the window could end later", e, w.end)
             past.append(PastContact(w.day_start, channel, account, "reserved"))
         else:
             assert key in refused, (key, "neither planned nor refused")
             got = refused[key]
-            d = decide(bid, account, channel, w.first, past, b, packs)
+            d = decide(bid, account, channel, w.first, past, b, packs, purpose_of[account])
             assert not d.allowed, (key, "refused but the engine allows", w.first)
             assert tuple(got["rule_ids"].split("|")) == d.rule_ids, (
                 key,
@@ -253,7 +260,7 @@ def check_agreement(
             ]
             assert got["reason"] == "; ".join(expected), (key, got["reason"], expected)
             for t in inside:
-                d = decide(bid, account, channel, t, past, b, packs)
+                d = decide(bid, account, channel, t, past, b, packs, purpose_of[account])
                 assert not d.allowed, (key, "refused but the engine allows", t)
         seen += 1
     assert seen == contacts.height + blocked.height
@@ -359,7 +366,8 @@ def build(day: date, specs: list) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFr
                 {
                     "account_id": f"{bid}A{k}",
                     "borrower_id": bid,
-                    "treatment": "call",
+                    # the largest arrears get a hardship review (purpose support) now and then
+                    "treatment": "hardship_review" if arrears == 2500 and k == 0 else "call",
                     "score": 0.5,
                     "arrears_minor": arrears,
                     "channels": "|".join(path),

@@ -83,6 +83,12 @@ def test_ALL_HOLD_VULNERABLE():
         d = decide(attempt(NOON, "call"), b)
         assert not d.allowed and d.rule_ids == ("ALL.HOLD.VULNERABLE",)
         assert decide(attempt(NOON, "letter", purpose="validation_notice"), b).allowed
+        # a hardship review offering help (purpose support) goes through this hold ...
+        assert decide(attempt(NOON, "letter", purpose="support"), b).allowed
+    # ... but through no other: cease communication still stops it
+    ceased = borrower("GB", flags=frozenset({"vulnerable", "cease_communication"}))
+    d = decide(attempt(NOON, "letter", purpose="support"), ceased)
+    assert not d.allowed and d.rule_ids == ("ALL.HOLD.CEASE",)
 
 
 def test_ALL_OPT_OUT():

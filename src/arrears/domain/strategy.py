@@ -50,6 +50,9 @@ TREATMENT_CHANNELS: dict[Treatment, tuple[str, ...]] = {
     Treatment.NO_ACTION: (),
 }
 
+#: The purpose of a treatment's contacts (``Attempt.purpose``); every other treatment collects.
+TREATMENT_PURPOSE: dict[Treatment, str] = {Treatment.HARDSHIP_REVIEW: "support"}
+
 # Flags a segment may test: the borrower status flags of the portfolio format, plus
 # ``plan_active`` (a repayment plan is being kept: see arrears.domain.plans) and ``hardship``
 # (hardship declared; false unless the input carries the column).

@@ -264,9 +264,10 @@ def check_contacts(
     wanted : pl.DataFrame
         One row per contact: ``borrower_id``, ``account_id``, ``channel`` and ``_rank``
         (Int64, 0, 1, 2 ... per borrower: the order in which the borrower's contacts are
-        decided); the rows of one borrower next to each other. The attempt is the engine's
-        default one: party ``borrower``, purpose ``collection``, by the lender, not at the
-        workplace, one staff member, no number.
+        decided); the rows of one borrower next to each other; optionally ``purpose`` (one of
+        :data:`~arrears.domain.compliance.packs.PURPOSES`, default ``collection``). The
+        attempt is otherwise the engine's default one: party ``borrower``, by the lender, not
+        at the workplace, one staff member, no number.
     borrowers : pl.DataFrame
         ``borrower_id``, ``jurisdiction``, ``timezone`` (null when unknown), the boolean flag
         columns present (any of :data:`~arrears.domain.compliance.packs.BORROWER_FLAGS`;
@@ -438,12 +439,16 @@ def check_contacts(
     # --- rules per (jurisdiction, channel), in the engine's order --------------------------
     rules = {jc: _rules(j, ch, packs, day, lender_jurisdictions) for (j, ch), jc in jc_ids.items()}
     # static rules: once per distinct (jurisdiction, channel, flags, opted out of the channel)
-    skeys = df.filter(~pl.col("_no_pack")).select("_jc", "_fmask", "_opt").unique().rows()
+    if "purpose" not in df.columns:
+        df = df.with_columns(pl.lit("collection").alias("purpose"))
+    skeys = (
+        df.filter(~pl.col("_no_pack")).select("_jc", "_fmask", "_opt", "purpose").unique().rows()
+    )
     static_hits: list[tuple[int, int, str, str]] = []  # (static key, order, rule id, reason)
     s_static: list[bool] = []
     at0 = datetime(2000, 1, 1, tzinfo=UTC)
     jc_names = {v: k for k, v in jc_ids.items()}
-    for n, (jc, m, opt) in enumerate(skeys):
+    for n, (jc, m, opt, purpose) in enumerate(skeys):
         j, ch = jc_names[jc]
         b = BorrowerState(
             "_",
@@ -453,7 +458,7 @@ def check_contacts(
             opted_out=frozenset({ch}) if opt else frozenset(),
             lender_jurisdictions=lender_jurisdictions,
         )
-        a = Attempt("_", None, ch, at0)
+        a = Attempt("_", None, ch, at0, purpose=purpose)
         hit = False
         for i, r in enumerate(rules[jc]):
             if r.type in STATIC_RULE_TYPES:
@@ -467,6 +472,7 @@ def check_contacts(
             "_jc": [k[0] for k in skeys],
             "_fmask": [k[1] for k in skeys],
             "_opt": [k[2] for k in skeys],
+            "purpose": [k[3] for k in skeys],
             "_skey": list(range(len(skeys))),
             "_static": s_static,
         },
@@ -474,12 +480,13 @@ def check_contacts(
             "_jc": pl.Int64,
             "_fmask": pl.Int64,
             "_opt": pl.Boolean,
+            "purpose": pl.String,
             "_skey": pl.Int64,
             "_static": pl.Boolean,
         },
     )
     df = (
-        df.join(static, on=["_jc", "_fmask", "_opt"], how="left", maintain_order="left")
+        df.join(static, on=["_jc", "_fmask", "_opt", "purpose"], how="left", maintain_order="left")
         .with_columns(pl.col("_static").fill_null(False))
         .with_columns((pl.col("_open") & ~pl.col("_static")).alias("_can"))
     )

@@ -25,6 +25,7 @@ from arrears.domain.compliance.packs import RulePack, packs_for
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.strategy import (
     TREATMENT_CHANNELS,
+    TREATMENT_PURPOSE,
     Segment,
     Strategy,
     arm_slot,
@@ -133,6 +134,7 @@ PLAN_COLUMNS = [
     "borrower_id",
     "channel",
     "treatment",
+    "purpose",
     "window_start",
     "window_end",
     "borrower_timezone",
@@ -228,8 +230,12 @@ def plan_contacts(
     )
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     new_borrower = (pl.col("borrower_id") != pl.col("borrower_id").shift(1)).fill_null(True)
+    purposes = {t.value: p for t, p in TREATMENT_PURPOSE.items()}
     wanted = wanted.with_columns(
-        (row - pl.when(new_borrower).then(row).forward_fill()).alias("_rank")
+        (row - pl.when(new_borrower).then(row).forward_fill()).alias("_rank"),
+        pl.col("treatment")
+        .replace_strict(purposes, default="collection", return_dtype=pl.String)
+        .alias("purpose"),
     )
     planned = check_contacts(
         wanted, borrowers, contact_history, plan_date, packs, is_holiday, lender_jurisdictions

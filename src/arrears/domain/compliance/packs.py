@@ -102,7 +102,10 @@ BORROWER_FLAGS = (
     "validation_sent",
 )
 PARTIES = ("borrower", "lawyer", "third_party", "guarantor")
-PURPOSES = ("collection", "locate", "validation_notice", "legal_notice")
+#: Why a contact is made. ``support``: hardship or forbearance outreach that offers help and
+#: never asks for payment (the hardship review of a vulnerable borrower; ALL.HOLD.VULNERABLE
+#: lets it through, no other hold does).
+PURPOSES = ("collection", "locate", "validation_notice", "legal_notice", "support")
 CAP_COUNTS = ("attempts", "connected", "conversations", "unanswered")
 CAP_PER = ("borrower", "account", "number")
 CAP_PERIODS = ("rolling", "local_day")
