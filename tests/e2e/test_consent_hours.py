@@ -81,6 +81,7 @@ def test_consent_hours_move_the_window_in_the_plan_and_at_the_gate(
     invoke("import", str(pf))
     code, out = invoke("explain", who, "--at", late)
     assert channel_line(out, "sms").split() == ["sms", "allowed"], out
+    assert "agreed to contact hours 07:00-23:30" in " ".join(out.split())
     # (the lender's house curfew on calls, 08:00-20:00, still holds: consent lifts CN's rule)
     assert "HOUSE.CALLS.EVENING" in channel_line(out, "call")
     code, out = invoke("contact", "attempt", who, "--channel", "sms", "--at", late)

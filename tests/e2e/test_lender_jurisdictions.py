@@ -52,6 +52,8 @@ def test_a_lenders_packs_apply_to_borrowers_elsewhere(
     who = abroad[0]["borrower_id"]
     out = invoke("contact", "attempt", who, "--channel", "sms", "--at", "2026-12-01T12:00:00Z")
     assert "CN@" in out
+    out = invoke("explain", who, "--at", "2026-12-01T12:00:00Z")
+    assert "lender regulated in CN" in " ".join(out.split())
 
 
 def test_a_bad_lender_jurisdiction_is_refused_in_one_line(
@@ -71,3 +73,13 @@ def test_a_bad_lender_jurisdiction_is_refused_in_one_line(
     assert not (tmp_path / "out").exists()
     monkeypatch.setenv("ARREARS_LENDER_JURISDICTIONS", " GB , IE ")
     assert load_settings().lender_codes == ("GB", "IE")
+
+
+def test_daily_refuses_an_out_path_that_is_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
+    (tmp_path / "afile").write_text("keep me", encoding="utf-8")
+    r = runner.invoke(app, ["daily", "--as-of", DAY, "--out", str(tmp_path / "afile")])
+    assert r.exit_code == 2 and "is a file, not a folder" in r.output
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "keep me"

@@ -7,7 +7,7 @@ attempt``, allowed; for ``audit verify``, the chain is intact), 1 blocked / chai
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 import typer
@@ -81,6 +81,11 @@ def _print_decision(d: Decision, zone: str | None) -> None:
         out.print(f"  next allowed: {_when(d.next_allowed_at, zone)}")
 
 
+def _hours(hours: tuple[time, time]) -> str:
+    start, end = hours
+    return f"{start:%H:%M}-{'24:00' if end == time(0) else format(end, '%H:%M')}"
+
+
 def explain(
     borrower_id: Annotated[str, typer.Argument(help="Borrower id in the ledger")],
     at: Annotated[
@@ -103,6 +108,16 @@ def explain(
         f"{state.jurisdiction}, zone {zone or 'unknown'}, flags "
         f"{', '.join(sorted(state.flags)) or 'none'}, opted out of "
         f"{', '.join(sorted(state.opted_out)) or 'nothing'}"
+        + (
+            f", agreed to contact hours {_hours(state.consent_hours)}"
+            if state.consent_hours
+            else ""
+        )
+        + (
+            f"; lender regulated in {', '.join(state.lender_jurisdictions)}"
+            if state.lender_jurisdictions
+            else ""
+        )
     )
     for channel, d in answers:
         if d.allowed:

@@ -181,6 +181,8 @@ def daily(
     """Run the daily job on the ledger: assess, score, treat, plan and check contacts."""
     settings = load_settings()
     day = _parse_date(as_of, "--as-of")
+    if out_dir.exists() and not out_dir.is_dir():
+        _fail(f"--out {out_dir} is a file, not a folder")
     try:
         result = _with_progress(
             lambda done: bootstrap.run_daily_from_ledger(
