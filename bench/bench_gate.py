@@ -234,32 +234,32 @@ def run_planner(n_accounts: int) -> dict[str, float]:
 
 #: Kept under the figures each time the section is rewritten (edit it when the figures move).
 READING = """
-Reading (written by hand, kept by the script): each gate worker keeps one pooled connection.
-On PostgreSQL a decision is two round trips, pipelined with psycopg: lock + history read, then
-lock of the borrower's audit-chain head + the decision statement (audit entry chained by hash
-+ reservation) + COMMIT. Since migration 0006 the audit log is 64 chains by borrower: before
-it, one head row serialised every transaction through its commit's WAL flush, and pgbench on
-the gate's SQL did 757 tps with p99 39 ms on this machine (the gate: 621/s, p99 28 ms); with
-64 chains commits are flushed together. Four runs on 2026-11-30 with 64 chains: gate
-543-631 decisions/s, p99 23.3-27.8 ms; pgbench 1,004-1,050 tps, p99 15.5-16.2 ms; the gate
-54-62% of pgbench. The gate is now bound by CPU: 8 Python workers and
-their 8 PostgreSQL backends share 2 cores. Measured one at a time, a decision costs the
-worker about 1.1 ms of CPU (psycopg's statement handling about 0.75 ms of it, the rule engine
-0.05-0.08 ms, the payload 0.02 ms) and its backend about 0.7 ms; a worker's latency is mostly
-waiting for a core, so its p99 is about twice its p50. Tried and not kept (no gain or worse):
-client-side binding in one simple-protocol message per round trip (568/s, p99 28.5 ms: the
-server then plans every statement), no pipeline (more CPU per decision), cursors reused
+Reading (written by hand, kept by the script): each gate worker keeps one pooled connection. On
+PostgreSQL a decision is two round trips, pipelined with psycopg: lock + history read, then
+lock of the borrower's audit-chain head + the decision statement (audit entry chained by hash +
+reservation) + COMMIT. Since migration 0006 the audit log is 64 chains by borrower: before it,
+one head row serialised every transaction through its commit's WAL flush, and pgbench on the
+gate's SQL did 757 tps with p99 39 ms on this machine (the gate: 621/s, p99 28 ms); with 64
+chains commits are flushed together. Five runs on 2026-11-30 with 64 chains: gate 524-631
+decisions/s, p99 23.3-27.8 ms; pgbench 956-1,050 tps, p99 15.5-18.0 ms; the gate 54-62% of
+pgbench; the planner 203,000-266,000 contacts/s (it runs right after PostgreSQL drops the
+benchmark schema; alone, twice, 263,000 and 266,000). The gate is now bound by CPU: 8 Python
+workers and their 8 PostgreSQL backends share 2 cores. Measured one at a time, a decision costs
+the worker about 1.1 ms of CPU (psycopg's statement handling about 0.75 ms of it, the rule
+engine 0.05-0.08 ms, the payload 0.02 ms) and its backend about 0.7 ms; a worker's latency is
+mostly waiting for a core, so its p99 is about twice its p50. Tried and not kept (no gain or
+worse): client-side binding in one simple-protocol message per round trip (568/s, p99 28.5 ms:
+the server then plans every statement), no pipeline (more CPU per decision), cursors reused
 across decisions (within noise), and, as a bound on what a rewrite could gain, the two round
 trips as two PL/pgSQL functions called from raw psycopg with no SQLAlchemy (a throwaway
 harness, same load): 720/s, p99 20.5 ms against 645/s, p99 24.5 ms for the same harness with
-the gate's SQL, so still not under 20 ms on this machine; not adopted. The issue's "about
-2,700 transactions/s" for pgbench was measured on another machine; this one reaches about
-1,000. The planner's batch check applies
-every rule kind of the engine (holds, opt-outs, lawyer-only, rolling caps, waits, hours,
-caps; docs/rules.md) and is measured on a generated portfolio of the size shown. The
-PostgreSQL concurrency test (`tests/integration/test_gate_concurrency.py`) runs the issue's
-full 16 processes x 1,000 attempts in the suite (about 40 s here): no cap broken, the
-16,000-entry log verifies.
+the gate's SQL, so still not under 20 ms on this machine; not adopted. The issue's "about 2,700
+transactions/s" for pgbench was measured on another machine; this one reaches about 1,000. The
+planner's batch check applies every rule kind of the engine (holds, opt-outs, lawyer-only,
+rolling caps, waits, hours, caps; docs/rules.md) and is measured on a generated portfolio of
+the size shown. The PostgreSQL concurrency test (`tests/integration/test_gate_concurrency.py`)
+runs the issue's full 16 processes x 1,000 attempts in the suite (about 40 s here): no cap
+broken, the 16,000-entry log verifies.
 """
 
 
