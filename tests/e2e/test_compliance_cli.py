@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -164,8 +166,11 @@ def test_the_gate_checks_the_account_and_the_conversation_channel(env: str) -> N
             "contact", "attempt", "B1", "--channel", "sms", "--at", AT, "--account", acc
         )
         assert code == 2 and fragment in out, out
+    # a reservation for tomorrow noon in Shanghai, whenever the test runs (it can be cancelled)
+    soon = (datetime.now(UTC) + timedelta(days=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+    soon = soon.replace(hour=12, minute=0, second=0, microsecond=0)
     code, out = invoke(
-        "contact", "attempt", "B1", "--channel", "sms", "--at", AT, "--account", "A1"
+        "contact", "attempt", "B1", "--channel", "sms", "--at", soon.isoformat(), "--account", "A1"
     )
     assert code == 0, out
     rid = re.search(r"reservation: (\d+)", out)
@@ -178,5 +183,12 @@ def test_the_gate_checks_the_account_and_the_conversation_channel(env: str) -> N
     assert code == 0 and "cancelled" in out
     code, out = invoke("contact", "cancel", rid.group(1), "--reason", "again")
     assert code == 2 and "cancelled, not reserved" in out
+    # a reservation whose time has passed may have been made: it cannot be cancelled
+    past_at = (soon - timedelta(days=3)).isoformat()
+    code, out = invoke("contact", "attempt", "B1", "--channel", "sms", "--at", past_at)
+    old_rid = re.search(r"reservation: (\d+)", out)
+    assert code == 0 and old_rid is not None, out
+    code, out = invoke("contact", "cancel", old_rid.group(1), "--reason", "too late")
+    assert code == 2 and "has passed" in " ".join(out.split())
     code, out = invoke("audit", "verify")
-    assert code == 0 and "OK: 2 entries" in out  # the attempt and the cancellation only
+    assert code == 0 and "OK: 3 entries" in out  # two attempts and the one cancellation

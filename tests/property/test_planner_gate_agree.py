@@ -57,6 +57,7 @@ from arrears.domain.compliance.engine import (
     Decision,
     PastContact,
     applicable_packs,
+    consent_applies,
     evaluate,
     with_consent_hours,
 )
@@ -207,7 +208,8 @@ def check_agreement(
     for bid, _, account, _, channel in rows:
         b = states[bid]
         past = past_of.setdefault(bid, [])
-        w = time_window(day, b.jurisdiction, b.timezone, channel, packs, lender, b.consent_hours)
+        consent = b.consent_hours if consent_applies("borrower", channel) else None
+        w = time_window(day, b.jurisdiction, b.timezone, channel, packs, lender, consent)
         key = (account, channel)
         inside: list[datetime] = []
         if w.start is not None and w.end is not None:

@@ -260,6 +260,8 @@ BAD_VALUES = [
     ("borrowers", 1, "consent_hours", "08:00-25:00", "not hours in HH:MM-HH:MM form"),
     ("borrowers", 1, "consent_hours", "22:00-08:00", "must start before they end"),
     ("borrowers", 1, "consent_hours", "09:00-09:00", "must start before they end"),
+    ("borrowers", 1, "consent_hours", "08:00-00:00", "write midnight as 24:00"),
+    ("borrowers", 1, "consent_hours", "00:00-00:00", "write midnight as 24:00"),
 ]
 
 

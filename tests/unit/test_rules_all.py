@@ -83,8 +83,14 @@ def test_ALL_HOLD_VULNERABLE():
         d = decide(attempt(NOON, "call"), b)
         assert not d.allowed and d.rule_ids == ("ALL.HOLD.VULNERABLE",)
         assert decide(attempt(NOON, "letter", purpose="validation_notice"), b).allowed
-        # a hardship review offering help (purpose support) goes through this hold ...
+        # a hardship review offering help (purpose support) goes through this hold by letter
+        # or e-mail ...
         assert decide(attempt(NOON, "letter", purpose="support"), b).allowed
+        assert decide(attempt(NOON, "email", purpose="support"), b).allowed
+        # ... never by call, SMS or visit (it would be collection under another name)
+        for channel in ("call", "sms", "visit"):
+            d = decide(attempt(NOON, channel, purpose="support"), b)
+            assert d.rule_ids[:1] == ("ALL.HOLD.VULNERABLE",), (channel, d.rule_ids)
     # ... but through no other: cease communication still stops it
     ceased = borrower("GB", flags=frozenset({"vulnerable", "cease_communication"}))
     d = decide(attempt(NOON, "letter", purpose="support"), ceased)

@@ -30,6 +30,14 @@ def test_CN_HOURS_NIGHT():
     assert late.next_allowed_at == local(SH, 2026, 6, 11, 7, 0)
     # consent does not lift the lender's stricter house curfew on calls
     assert decide(attempt(at(22, 30), "call"), agreed).rule_ids == ("HOUSE.CALLS.EVENING",)
+    # only the borrower agreed: a third party (locate) keeps the statutory window ...
+    unreachable = borrower("CN", consent_hours=(time(7, 0), time(23, 0)), unreachable=True)
+    third = attempt(at(22, 30), "sms", party="third_party", purpose="locate")
+    assert decide(third, unreachable).rule_ids == ("CN.HOURS.NIGHT",)
+    assert "(hours the borrower agreed to)" not in decide(third, unreachable).reasons[0]
+    # ... and so does a field visit, even with two staff
+    visit = attempt(at(22, 30), "visit", staff_count=2)
+    assert "CN.HOURS.NIGHT" in decide(visit, agreed).rule_ids
 
 
 def test_CN_CALLS_DAILY_CAP():

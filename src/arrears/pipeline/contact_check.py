@@ -62,6 +62,7 @@ from arrears.domain.compliance.engine import (
     BorrowerState,
     PastContact,
     applicable_packs,
+    consent_applies,
     contact_rules,
     counts_toward,
     evaluate,
@@ -127,6 +128,8 @@ def _combo(
     zones = [ZoneInfo(z) for z in candidate_zones(jurisdiction, timezone)]
     day_start = max(local_to_utc(day, time(0), z, side="start") for z in zones)
     day_end = min(local_to_utc(day + timedelta(days=1), time(0), z, side="end") for z in zones)
+    if not consent_applies("borrower", channel):  # a visit keeps the statutory hours
+        consent = None
     state = BorrowerState(
         "_", jurisdiction, timezone, consent_hours=consent, lender_jurisdictions=lender
     )

@@ -294,7 +294,8 @@ class ContactGate:
         Raises
         ------
         GateError
-            For an unknown reservation or one no longer reserved.
+            For an unknown reservation, one no longer reserved, or one whose time has passed
+            (it may have been made: record its outcome instead).
         """
         return self._close(reservation_id, "cancelled", None, False, reason)
 
@@ -315,12 +316,19 @@ class ContactGate:
             if current is None or current.status != "reserved":
                 state = current.status if current else "gone"
                 raise GateError(f"reservation {reservation_id} is {state}, not reserved")
+            now = self._clock.now()
+            if status == "cancelled" and now > current.attempt_at:
+                # the contact's time has come: it may have been made, and a cancellation
+                # would take it out of the caps
+                raise GateError(
+                    f"reservation {reservation_id} was for {_t(current.attempt_at)}, which has "
+                    "passed: record its outcome (e.g. failed) instead of cancelling it"
+                )
             if conversation and current.channel not in CONVERSATION_CHANNELS:
                 raise GateError(
                     f"reservation {reservation_id} is a {current.channel}: a conversation takes "
                     "a call or a visit"
                 )
-            now = self._clock.now()
             uow.contacts.complete(reservation_id, status, outcome, conversation, now)
             payload: dict[str, Any] = {
                 "reservation_id": reservation_id,

@@ -628,6 +628,10 @@ def _check(table: Table, col: Column) -> _Check:
                 pl.format("not hours in HH:MM-HH:MM form (e.g. 07:00-23:00): {}", q),
             ),
             (
+                compact.str.ends_with("-00:00"),
+                pl.format("hours {} end at 00:00: write midnight as 24:00", q),
+            ),
+            (
                 (end != "00:00") & (end <= start),
                 pl.format("hours {} must start before they end (24:00 = midnight)", q),
             ),

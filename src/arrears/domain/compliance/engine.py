@@ -388,13 +388,16 @@ def static_block(rule: Rule, attempt: Attempt, borrower: BorrowerState) -> str |
     """
     if rule.type == "hold":
         held = sorted(set(rule.flags) & borrower.flags)
-        if (
-            not held
-            or set(rule.until_flags) & borrower.flags
-            or attempt.purpose in rule.allow_purposes
-        ):
+        # a support contact (help offered, no payment asked) is a letter or an e-mail: on any
+        # other channel a hold treats it as collection
+        purpose_allowed = attempt.purpose in rule.allow_purposes and (
+            attempt.purpose != "support" or attempt.channel in SUPPORT_CHANNELS
+        )
+        if not held or set(rule.until_flags) & borrower.flags or purpose_allowed:
             return None
         allowed = ", ".join(rule.allow_purposes) or "nothing"
+        if "support" in rule.allow_purposes:
+            allowed += f" (support by {' or '.join(SUPPORT_CHANNELS)} only)"
         until = f" until {' or '.join(rule.until_flags)}" if rule.until_flags else ""
         return (
             f"hold for {', '.join(held)}{until}: {attempt.purpose} not allowed (allowed: {allowed})"
@@ -447,6 +450,17 @@ def wait_end(at: datetime, days: int, zones: Sequence[ZoneInfo]) -> datetime:
 
 
 _Block = tuple[str, str, bool]  # rule id, reason, permanent (cannot lift with time)
+
+
+#: Channels a ``support`` contact may use: a hold that allows support allows it only there.
+SUPPORT_CHANNELS = ("letter", "email")
+
+
+def consent_applies(party: str, channel: str) -> bool:
+    """Whether a borrower's consent hours cover a contact: only the borrower agreed to them
+    (not a third party, a guarantor or a lawyer), and a field visit keeps the statutory hours
+    (CN: visits "fall inside the allowed hours", GB/T 45251-2025)."""
+    return party == "borrower" and channel != "visit"
 
 
 def with_consent_hours(packs: list[RulePack], consent: tuple[time, time] | None) -> list[RulePack]:
@@ -503,7 +517,10 @@ class _Context:
         self.is_holiday = is_holiday
         self.zone_names = candidate_zones(borrower.jurisdiction, borrower.timezone)
         self.zones = [ZoneInfo(z) for z in self.zone_names]
-        self.window_packs = with_consent_hours(packs, borrower.consent_hours)
+        consent = (
+            borrower.consent_hours if consent_applies(attempt.party, attempt.channel) else None
+        )
+        self.window_packs = with_consent_hours(packs, consent)
         self._window_key = (
             _Same((*self.window_packs, is_holiday)),
             borrower.jurisdiction,
@@ -596,7 +613,11 @@ class _Context:
                 )
 
     def _consented(self, rule: Rule) -> bool:
-        return self.borrower.consent_hours is not None and rule.consent_overrides
+        return (
+            self.borrower.consent_hours is not None
+            and rule.consent_overrides
+            and consent_applies(self.attempt.party, self.attempt.channel)
+        )
 
     # -- counting helpers --------------------------------------------------------------------
     def _same_debt(self, p: PastContact, per: str) -> bool:
