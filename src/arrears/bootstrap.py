@@ -437,12 +437,28 @@ def gate_attempt(handle: GateHandle, attempt: Attempt) -> GateResult:
 
 
 def explain_borrower(
-    handle: GateHandle, borrower_id: str, at: datetime, channels: tuple[str, ...] = CHANNELS
+    handle: GateHandle,
+    borrower_id: str,
+    at: datetime,
+    channels: tuple[str, ...] = CHANNELS,
+    purpose: str = "collection",
 ) -> tuple[BorrowerState, list[tuple[str, Decision]]]:
-    """What the gate would answer now, channel by channel (nothing is reserved or audited)."""
+    """What the gate would answer now for a contact with the borrower for ``purpose``, channel
+    by channel (nothing is reserved or audited).
+
+    Raises
+    ------
+    LookupError
+        If the borrower is not in the ledger.
+    ValueError
+        For a purpose the engine does not know.
+    """
     state, history = borrower_state(handle, borrower_id, at)
     answers = [
-        (c, handle.gate.explain(Attempt(borrower_id, None, c, at), state, history))
+        (
+            c,
+            handle.gate.explain(Attempt(borrower_id, None, c, at, purpose=purpose), state, history),
+        )
         for c in channels
     ]
     return state, answers

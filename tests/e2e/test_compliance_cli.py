@@ -192,3 +192,21 @@ def test_the_gate_checks_the_account_and_the_conversation_channel(env: str) -> N
     assert code == 2 and "has passed" in " ".join(out.split())
     code, out = invoke("audit", "verify")
     assert code == 0 and "OK: 3 entries" in out  # two attempts and the one cancellation
+
+
+def test_explain_judges_the_purpose_asked(env: str) -> None:
+    engine = create_engine(env)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE borrowers SET vulnerable = true WHERE borrower_id = 'B2'"))
+    engine.dispose()
+
+    def line(out: str, channel: str) -> str:
+        return next(x for x in out.splitlines() if x.strip().startswith(f"{channel} "))
+
+    code, out = invoke("explain", "B2", "--at", AT)
+    assert code == 0 and "ALL.HOLD.VULNERABLE" in line(out, "letter")
+    code, out = invoke("explain", "B2", "--at", AT, "--purpose", "support")
+    assert code == 0 and line(out, "letter").split() == ["letter", "allowed"]
+    assert "ALL.HOLD.VULNERABLE" in line(out, "call")  # support goes by letter or e-mail only
+    code, out = invoke("explain", "B2", "--at", AT, "--purpose", "nagging")
+    assert code == 2 and "purpose" in out

@@ -91,6 +91,9 @@ def explain(
     at: Annotated[
         str | None, typer.Option("--at", help="Instant, ISO 8601 with offset (default: now)")
     ] = None,
+    purpose: Annotated[
+        str, typer.Option(help="collection, support, validation_notice, legal_notice, locate")
+    ] = "collection",
 ) -> None:
     """Show, channel by channel, what the gate allows now, what is blocked and why, and when it
     opens. Nothing is reserved or audited."""
@@ -98,8 +101,8 @@ def explain(
     settings = load_settings()
     try:
         with bootstrap.open_gate(settings) as handle:
-            state, answers = bootstrap.explain_borrower(handle, borrower_id, when)
-    except (LookupError, RulePackError) as exc:
+            state, answers = bootstrap.explain_borrower(handle, borrower_id, when, purpose=purpose)
+    except (LookupError, RulePackError, ValueError) as exc:
         _fail(str(exc))
         return
     zone = state.timezone
