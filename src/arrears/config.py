@@ -5,13 +5,12 @@ Every setting can be given as an environment variable with the ``ARREARS_`` pref
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]+)*")
+from arrears.domain.compliance.packs import JURISDICTION_CODE
 
 # src/arrears/config.py -> repository root (for an editable install or a source checkout)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +49,7 @@ class Settings(BaseSettings):
     def _codes(cls, value: str) -> str:
         codes = [c.strip() for c in value.split(",") if c.strip()]
         for code in codes:
-            if not _JURISDICTION.fullmatch(code):
+            if not JURISDICTION_CODE.match(code):
                 raise ValueError(
                     f"{code!r} is not a jurisdiction code (two capital letters, then optional "
                     "-PARTS: CN, GB, US-NY)"

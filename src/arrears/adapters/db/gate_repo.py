@@ -644,20 +644,30 @@ def gate_contacts_frame(conn: Connection, since: datetime, until: datetime) -> p
             cl.outcome, cl.conversation, cl.agency_id,
         ).where(cl.status != "cancelled", cl.attempt_at >= since, cl.attempt_at < until)
     ).all()  # fmt: skip
-    data: dict[str, list[Any]] = {c: [] for c in FRAME_SCHEMAS["contact_history"]}
-    for r in rows:
-        if r.status == "reserved":
-            outcome = RESERVED
-        elif r.conversation and r.outcome not in CONVERSATION_OUTCOMES:
-            outcome = "rpc"
-        else:
-            outcome = r.outcome
-        data["contact_id"].append(f"gate-{r.id}")
-        data["borrower_id"].append(r.borrower_id)
-        data["account_id"].append(r.account_id)
-        data["channel"].append(r.channel)
-        data["direction"].append("outbound")
-        data["started_at"].append(r.attempt_at)
-        data["outcome"].append(outcome)
-        data["agent_id"].append(r.agency_id)
-    return pl.DataFrame(data, schema=FRAME_SCHEMAS["contact_history"])
+    raw = pl.DataFrame(
+        rows,
+        schema={
+            "id": pl.Int64, "borrower_id": pl.String, "account_id": pl.String,
+            "channel": pl.String, "started_at": FRAME_SCHEMAS["contact_history"]["started_at"],
+            "status": pl.String, "outcome": pl.String, "conversation": pl.Boolean,
+            "agent_id": pl.String,
+        },
+        orient="row",
+    )  # fmt: skip
+    outcome = (
+        pl.when(pl.col("status") == "reserved")
+        .then(pl.lit(RESERVED))
+        .when(pl.col("conversation") & ~pl.col("outcome").is_in(CONVERSATION_OUTCOMES))
+        .then(pl.lit("rpc"))
+        .otherwise(pl.col("outcome"))
+    )
+    return raw.select(
+        pl.format("gate-{}", pl.col("id")).alias("contact_id"),
+        "borrower_id",
+        "account_id",
+        "channel",
+        pl.lit("outbound").alias("direction"),
+        "started_at",
+        outcome.alias("outcome"),
+        "agent_id",
+    ).cast(pl.Schema(FRAME_SCHEMAS["contact_history"]))

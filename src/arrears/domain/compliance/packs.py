@@ -110,7 +110,8 @@ CAP_COUNTS = ("attempts", "connected", "conversations", "unanswered")
 CAP_PER = ("borrower", "account", "number")
 CAP_PERIODS = ("rolling", "local_day")
 GLOBAL = "*"
-_JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3}){0,2}$")
+#: A jurisdiction code: ISO 3166-1 alpha-2, then up to two ``-`` parts (US-NY-NYC).
+JURISDICTION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3}){0,2}$")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -528,7 +529,7 @@ def parse_pack(d: Mapping[str, Any], origin: str) -> RulePack:
             if len(applies) != 1:
                 raise RulePackError(origin, "", "applies_to", '"*" must stand alone')
             continue
-        if not _JURISDICTION.match(str(j)):
+        if not JURISDICTION_CODE.match(str(j)):
             raise RulePackError(origin, "", "applies_to", f"bad jurisdiction code {j!r}")
     raw_rules = _req(d, "rules", origin, "")
     if not isinstance(raw_rules, Sequence) or isinstance(raw_rules, str):
