@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import yaml
+from tests.cli_kit import channel_line
 from tests.gate_db import seed_borrowers
 from typer.testing import CliRunner
 
@@ -200,13 +201,12 @@ def test_explain_judges_the_purpose_asked(env: str) -> None:
         conn.execute(sa.text("UPDATE borrowers SET vulnerable = true WHERE borrower_id = 'B2'"))
     engine.dispose()
 
-    def line(out: str, channel: str) -> str:
-        return next(x for x in out.splitlines() if x.strip().startswith(f"{channel} "))
-
     code, out = invoke("explain", "B2", "--at", AT)
-    assert code == 0 and "ALL.HOLD.VULNERABLE" in line(out, "letter")
+    assert code == 0 and "ALL.HOLD.VULNERABLE" in channel_line(out, "letter")
     code, out = invoke("explain", "B2", "--at", AT, "--purpose", "support")
-    assert code == 0 and line(out, "letter").split() == ["letter", "allowed"]
-    assert "ALL.HOLD.VULNERABLE" in line(out, "call")  # support goes by letter or e-mail only
+    assert code == 0 and channel_line(out, "letter").split() == ["letter", "allowed"]
+    assert "ALL.HOLD.VULNERABLE" in channel_line(
+        out, "call"
+    )  # support goes by letter or e-mail only
     code, out = invoke("explain", "B2", "--at", AT, "--purpose", "nagging")
     assert code == 2 and "purpose" in out

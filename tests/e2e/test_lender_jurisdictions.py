@@ -3,24 +3,17 @@ borrower, in the daily plan and at the gate alike; a bad value is refused in one
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
+from tests.cli_kit import DAY, planned_ledger, read_csv
 from typer.testing import CliRunner
 
 from arrears.cli.main import app
 from arrears.config import SettingsError, load_settings
 
 runner = CliRunner()
-SNAPSHOT = "2026-11-30"
-DAY = "2026-12-01"
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def invoke(*args: str) -> str:
@@ -32,14 +25,10 @@ def invoke(*args: str) -> str:
 def test_a_lenders_packs_apply_to_borrowers_elsewhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
-    invoke("generate", "--accounts", "200", "--out", str(tmp_path / "pf"), "--as-of", SNAPSHOT)
-    invoke("import", str(tmp_path / "pf"))
-    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "own"))
+    own = planned_ledger(tmp_path, monkeypatch, out="own")
     monkeypatch.setenv("ARREARS_LENDER_JURISDICTIONS", "CN")
     invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "cn"))
 
-    own = read_csv(tmp_path / "own" / "contacts.csv")
     cn = read_csv(tmp_path / "cn" / "contacts.csv") + read_csv(tmp_path / "cn" / "blocked.csv")
     abroad = [c for c in cn if c["jurisdiction"] != "CN"]
     assert abroad, "the generated portfolio has borrowers outside CN"

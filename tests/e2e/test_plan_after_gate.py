@@ -9,24 +9,17 @@ plan.
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.cli_kit import DAY, channel_line, planned_ledger, read_csv
 from typer.testing import CliRunner
 
 from arrears.cli.main import app
 
 runner = CliRunner()
-SNAPSHOT = "2026-11-30"
-DAY = "2026-12-01"
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -37,15 +30,7 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_calls_reserved_by_the_gate_are_not_planned_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
-    for args in (
-        ("generate", "--accounts", "200", "--out", str(tmp_path / "pf"), "--as-of", SNAPSHOT),
-        ("import", str(tmp_path / "pf")),
-        ("daily", "--as-of", DAY, "--out", str(tmp_path / "before")),
-    ):
-        code, out = invoke(*args)
-        assert code == 0, out
-    before = read_csv(tmp_path / "before" / "contacts.csv")
+    before = planned_ledger(tmp_path, monkeypatch)
     calls = [c for c in before if c["channel"] == "call"]
     assert len({c["borrower_id"] for c in calls}) >= 2, "the test needs two called borrowers"
     target = calls[0]
@@ -79,15 +64,7 @@ def test_calls_reserved_for_later_days_count_against_rolling_caps_today(
 ) -> None:
     """A rolling cap (here New York City's 3 contacts in 7 days across media) counts
     reservations made for the days after the plan date too, at the gate and so in the plan."""
-    monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
-    for args in (
-        ("generate", "--accounts", "200", "--out", str(tmp_path / "pf"), "--as-of", SNAPSHOT),
-        ("import", str(tmp_path / "pf")),
-        ("daily", "--as-of", DAY, "--out", str(tmp_path / "before")),
-    ):
-        code, out = invoke(*args)
-        assert code == 0, out
-    before = read_csv(tmp_path / "before" / "contacts.csv")
+    before = planned_ledger(tmp_path, monkeypatch)
     target = next(c for c in before if c["channel"] == "call" and c["jurisdiction"] == "US-NY-NYC")
     who, at = target["borrower_id"], target["window_start"]
     start = datetime.fromisoformat(at)
@@ -95,8 +72,7 @@ def test_calls_reserved_for_later_days_count_against_rolling_caps_today(
     def call_blocked_today() -> set[str]:
         code, out = invoke("explain", who, "--at", at)
         assert code == 0, out
-        line = next(x for x in out.splitlines() if x.strip().startswith("call "))
-        found = re.search(r"blocked by ([^;]+);", line)
+        found = re.search(r"blocked by ([^;]+);", channel_line(out, "call"))
         return set(found.group(1).split(", ")) if found else set()
 
     rules: set[str] = set()
