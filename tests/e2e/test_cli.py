@@ -118,6 +118,27 @@ def test_demo_dpd_follows_pay_0(uci_run):
         assert int(d["dpd"]) == 30 * pay0[d["account_id"]]
 
 
+def test_demo_does_not_collect_where_nothing_is_owed(uci_run):
+    """PAY_0 >= 1 with a zero or credit statement balance (BILL_AMT1 <= 0) is in the real file:
+    such accounts get the built-in no-action segment and no contact is planned for them."""
+    out, _ = uci_run
+    with UCI.open(encoding="utf-8") as fh:
+        rows = [r for _, r in zip(range(SLICE_ROWS), csv.DictReader(fh), strict=False)]
+    nothing_owed = {r["ID"] for r in rows if int(r["PAY_0"]) >= 1 and int(r["BILL_AMT1"]) <= 0}
+    owed = {r["ID"] for r in rows if int(r["PAY_0"]) >= 1 and int(r["BILL_AMT1"]) > 0}
+    assert nothing_owed and owed  # the slice holds both kinds
+    decisions = {d["account_id"]: d for d in read_csv(out / "decisions.csv")}
+    for acc in nothing_owed:
+        d = decisions[acc]
+        got = (d["amount_due"], d["segment"], d["treatment"])
+        assert got == ("0.00", "nothing_due", "no_action")
+        assert d["channels"] == "" and d["templates"] == "" and "nothing is owed" in d["reason"]
+    assert all(decisions[a]["segment"] != "nothing_due" for a in owed)
+    contacted = {c["account_id"] for c in read_csv(out / "contacts.csv")}
+    assert contacted and not contacted & nothing_owed
+    assert not {o["account_id"] for o in read_csv(out / "offers.csv")} & nothing_owed
+
+
 def test_demo_contacts_fall_inside_allowed_local_hours(uci_run):
     out, _ = uci_run
     contacts = read_csv(out / "contacts.csv")

@@ -1,5 +1,7 @@
 """Strategy: first match wins, holds come first, arms are stable, batch equals reference."""
 
+from decimal import Decimal
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 
 from arrears.domain.strategy import (
     DEFAULT_STRATEGY,
+    NOTHING_DUE,
     Arm,
     Segment,
     Strategy,
@@ -14,6 +17,7 @@ from arrears.domain.strategy import (
     arm_for,
     arm_slot,
     choose,
+    hold_conflict,
 )
 from arrears.pipeline.plan import choose_treatments
 
@@ -95,3 +99,55 @@ def test_batch_choice_equals_reference(rows):
             seg.treatment.value,
             seg.reason,
         )
+
+
+@pytest.mark.parametrize("balance", [Decimal("0"), Decimal("-12.50")])
+def test_nothing_owed_is_never_collected_whatever_the_strategy(balance):
+    for account in ("A1", "A2", "A3", "A7"):  # both arms
+        arm, seg = choose(account, frozenset(), "M3", 0.9, DEFAULT_STRATEGY, balance=balance)
+        assert seg is NOTHING_DUE and seg.treatment is Treatment.NO_ACTION
+        assert arm in ("champion", "challenger") and seg.path_channels == ()
+    _, seg = choose("A1", frozenset(), "M3", 0.9, DEFAULT_STRATEGY, balance=Decimal("0.01"))
+    assert seg.name == "mid"  # one cent owed is owed
+    df = pl.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3"],
+            "bucket": ["M1", "M2", "M3"],
+            "score": [0.9, 0.1, 0.5],
+            "arrears_minor": [0, -1250, 1],
+            "currency": ["TWD"] * 3,
+        }
+    )
+    got = choose_treatments(df, DEFAULT_STRATEGY)
+    assert got["segment"].to_list() == ["nothing_due", "nothing_due", "mid"]
+    assert got["treatment"].to_list()[:2] == ["no_action", "no_action"]
+    assert got["channels"].to_list()[:2] == ["", ""]
+
+
+def test_shipped_strategy_plans_nothing_that_its_holds_refuse():
+    for arm in DEFAULT_STRATEGY.arms:
+        for seg in arm.segments:
+            assert hold_conflict(seg) is None, seg.name
+
+
+@pytest.mark.parametrize(
+    ("segment", "expected"),
+    [
+        (Segment("s", Treatment.SMS_REMINDER, "r", flags=("deceased",)), "deceased"),
+        (Segment("s", Treatment.CALL, "r", flags=("plan_active", "represented")), "represented"),
+        (Segment("s", Treatment.PLAN_OFFER, "r", flags=("vulnerable",)), "plan_offer collects"),
+        (
+            Segment("s", Treatment.HARDSHIP_REVIEW, "r", flags=("vulnerable",), channels=("sms",)),
+            "sms would always be refused",
+        ),
+    ],
+)
+def test_hold_conflicts_are_named(segment, expected):
+    assert expected in (hold_conflict(segment) or "")
+
+
+def test_no_conflict_without_hold_flags_or_without_channels():
+    assert hold_conflict(Segment("s", Treatment.CALL, "r", flags=("plan_active",))) is None
+    assert hold_conflict(Segment("s", Treatment.NO_ACTION, "r", flags=("deceased",))) is None
+    review = Segment("s", Treatment.HARDSHIP_REVIEW, "r", flags=("vulnerable",))
+    assert hold_conflict(review) is None  # letter, the treatment's default

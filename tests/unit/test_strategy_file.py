@@ -209,3 +209,43 @@ def test_cadence_holds_back_recent_contacts():
     out = apply_cadence(decided, history, date(2026, 3, 10)).sort("account_id")
     assert out["channels"].to_list() == ["", "sms", "sms"]
     assert out["next_contact_on"].to_list() == [date(2026, 3, 12), None, None]
+
+
+def test_hold_flag_segment_with_a_contact_path_is_refused(tmp_path):
+    bad = GOOD.replace("flags: [dispute_open], path: hold", "flags: [dispute_open], path: sms")
+    (msg,) = problems(tmp_path, bad)
+    assert "s.yaml, line 10" in msg and "segment disputed" in msg and "field path" in msg
+    assert "dispute_open" in msg and "gate refuses" in msg
+
+
+@pytest.mark.parametrize(
+    ("review", "expected"),
+    [
+        ("{treatment: sms_reminder, channels: [sms]}", "treatment sms_reminder collects"),
+        ("{treatment: hardship_review, channels: [letter, call]}", "call would always be refused"),
+    ],
+)
+def test_vulnerable_segment_needs_a_support_path_by_letter_or_email(tmp_path, review, expected):
+    bad = _with_vulnerable_segment(review)
+    (msg,) = problems(tmp_path, bad)
+    assert "segment vulnerable" in msg and "field path" in msg and expected in msg
+
+
+def _with_vulnerable_segment(review: str) -> str:
+    return GOOD.replace("  hold: {treatment", f"  review: {review}\n  hold: {{treatment").replace(
+        "      - {segment: disputed",
+        "      - {segment: vulnerable, flags: [vulnerable], path: review, reason: r}\n"
+        "      - {segment: disputed",
+    )
+
+
+def test_vulnerable_segment_with_a_letter_review_loads(tmp_path):
+    ok = _with_vulnerable_segment("{treatment: hardship_review, channels: [letter, email]}")
+    seg = load_strategy(write(tmp_path, ok)).arms[0].segments[0]
+    assert seg.name == "vulnerable" and seg.channels == ("letter", "email")
+
+
+def test_nothing_due_is_a_reserved_segment_name(tmp_path):
+    bad = GOOD.replace("segment: small,", "segment: nothing_due,")
+    (msg,) = problems(tmp_path, bad)
+    assert "segment nothing_due" in msg and "built-in" in msg

@@ -30,7 +30,10 @@ The format is documented for collections managers in ``docs/strategy.md``; in sh
 Every problem is reported with the file, the line, where (arm/segment/path) and the field:
 unknown fields, unknown buckets/flags/channels/treatments/offer types, bad bands, a segment
 that an earlier one makes unreachable, arm shares that do not add up to 100, a channel the
-jurisdiction forbids (``forbidden_channels``: e.g. WeChat outside mainland China).
+jurisdiction forbids (``forbidden_channels``: e.g. WeChat outside mainland China), a segment
+testing a hold flag whose path plans contacts that hold always refuses
+(:func:`arrears.domain.strategy.hold_conflict`), and the reserved segment name ``nothing_due``
+(accounts on which nothing is owed get it before any strategy segment).
 """
 
 from __future__ import annotations
@@ -57,7 +60,15 @@ from arrears.domain.plans import (
     RateCap,
     SettlementBounds,
 )
-from arrears.domain.strategy import STRATEGY_FLAGS, Arm, Segment, Strategy, Treatment
+from arrears.domain.strategy import (
+    NOTHING_DUE,
+    STRATEGY_FLAGS,
+    Arm,
+    Segment,
+    Strategy,
+    Treatment,
+    hold_conflict,
+)
 
 #: Channels forbidden per jurisdiction (``*``: every jurisdiction not listed). WeChat is a
 #: mainland-China channel: nowhere else is it a lawful, verified collection channel here.
@@ -383,9 +394,17 @@ def parse_strategy(
         reason = s.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             c.add(s, where, "reason", "must say why, in words an agent understands")
+        if str(label) == NOTHING_DUE.name:
+            c.add(
+                s,
+                where,
+                "segment",
+                f"{NOTHING_DUE.name!r} is the built-in segment for accounts on which nothing is "
+                "owed (applied before every strategy): choose another name",
+            )
         if len(c.problems) > before or path is None:
             return None
-        return Segment(
+        seg = Segment(
             str(label),
             path["treatment"],
             str(reason),
@@ -400,6 +419,11 @@ def parse_strategy(
             templates=path["templates"],
             offer_types=path["offer_types"],
         )
+        conflict = hold_conflict(seg)
+        if conflict is not None:
+            c.add(s, where, "path", conflict)
+            return None
+        return seg
 
     arms: list[Arm] = []
     raw_arms = data.get("arms")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from arrears.domain.compliance.engine import SUPPORT_CHANNELS
 from arrears.domain.plans import (
     DEFAULT_LIMITS,
     DEFAULT_OFFER_POLICY,
@@ -65,6 +66,47 @@ BORROWER_FLAGS: tuple[str, ...] = (
     "vulnerable",
 )
 STRATEGY_FLAGS: tuple[str, ...] = (*BORROWER_FLAGS, "plan_active", "hardship")
+
+#: Strategy flags under a hold of the ALL pack that lets no collection contact through
+#: (ALL.HOLD.DECEASED, .BANKRUPTCY, .CEASE, .DISPUTE, and the lawyer-only rules): a segment
+#: testing one of them must plan no contact.
+HOLD_FLAGS: tuple[str, ...] = (
+    "deceased", "bankrupt", "cease_communication", "dispute_open", "represented",
+)  # fmt: skip
+
+
+def hold_conflict(seg: Segment) -> str | None:
+    """Why a segment's path would plan contacts that the holds of its own flags always refuse,
+    or None.
+
+    A segment matches when the borrower has *any* of its flags, so one hold flag is enough: a
+    segment testing a flag of :data:`HOLD_FLAGS` must have a path with no channels; one testing
+    ``vulnerable`` a ``hardship_review`` (support) path by letter or e-mail only, or none.
+    """
+    held = [f for f in seg.flags if f in HOLD_FLAGS]
+    channels = seg.path_channels
+    if held and channels:
+        return (
+            f"borrowers flagged {', '.join(held)} are on a hold that lets no collection contact "
+            f"through, so a path with channels ({', '.join(channels)}) only plans contacts the "
+            "gate refuses: use a path with no channels (treatment no_action), or split the "
+            "segment"
+        )
+    if "vulnerable" in seg.flags and channels:
+        if seg.treatment is not Treatment.HARDSHIP_REVIEW:
+            return (
+                "vulnerable borrowers are on a hold (ALL.HOLD.VULNERABLE) that lets only "
+                f"support contacts through: treatment {seg.treatment.value} collects; use "
+                "hardship_review or no_action, or split the segment"
+            )
+        extra = [c for c in channels if c not in SUPPORT_CHANNELS]
+        if extra:
+            return (
+                "support contacts to vulnerable borrowers go by letter or email only "
+                f"(ALL.HOLD.VULNERABLE): {', '.join(extra)} would always be refused"
+            )
+    return None
+
 
 # Local planning windows per channel (house defaults; the rule packs may narrow them).
 CHANNEL_WINDOWS: dict[str, tuple[str, str]] = {
@@ -241,6 +283,18 @@ def arm_for(account_id: str, strategy: Strategy) -> Arm:
     return strategy.arms[-1]
 
 
+#: Applied before every strategy's segments (a strategy cannot remove it): an account shown as
+#: past due on which nothing is owed (arrears amount zero, or a credit balance) is not
+#: collected. Seen in real data (a delinquency status with a zero or credit statement balance):
+#: a reminder would ask for money that is not owed.
+NOTHING_DUE = Segment(
+    "nothing_due",
+    Treatment.NO_ACTION,
+    "shown as past due but nothing is owed (zero or credit balance): no collection contact "
+    "until the account data is checked",
+)
+
+
 def choose(
     account_id: str,
     flags: frozenset[str],
@@ -252,10 +306,13 @@ def choose(
 ) -> tuple[str, Segment]:
     """Reference (per-account) decision: ``(arm name, matching segment)``.
 
-    ``balance`` is the arrears amount in major units (None: unknown). The batch planner
+    ``balance`` is the arrears amount in major units (None: unknown); when it is known and not
+    positive the segment is :data:`NOTHING_DUE`, whatever the strategy says. The batch planner
     applies the same segments vectorised; a test holds the two together.
     """
     arm = arm_for(account_id, strategy)
+    if balance is not None and balance <= 0:
+        return arm.name, NOTHING_DUE
     for seg in arm.segments:
         if seg.matches(flags, bucket, score, balance):
             return arm.name, seg

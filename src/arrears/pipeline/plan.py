@@ -24,6 +24,7 @@ from arrears.domain.compliance.check import HolidayLookup
 from arrears.domain.compliance.packs import RulePack, packs_for
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.strategy import (
+    NOTHING_DUE,
     TREATMENT_CHANNELS,
     TREATMENT_PURPOSE,
     Segment,
@@ -59,16 +60,28 @@ def segment_paths(strategy: Strategy) -> pl.DataFrame:
         {
             "strategy_arm": [r[0] for r in rows],
             "_seg": [r[1] for r in rows],
-            "segment": [r[2].name for r in rows],
-            "treatment": [r[2].treatment.value for r in rows],
-            "reason": [r[2].reason for r in rows],
-            "channels": ["|".join(r[2].path_channels) for r in rows],
-            "cadence_days": [r[2].cadence_days for r in rows],
-            "templates": ["|".join(r[2].templates) for r in rows],
-            "offer_types": ["|".join(o.value for o in r[2].offer_types) for r in rows],
+            **{k: [_path(r[2])[k] for r in rows] for k in _PATH_COLUMNS},
         },
         schema_overrides={"_seg": pl.Int64, "cadence_days": pl.Int64},
     )
+
+
+_PATH_COLUMNS = (
+    "segment", "treatment", "reason", "channels", "cadence_days", "templates", "offer_types",
+)  # fmt: skip
+
+
+def _path(seg: Segment) -> dict[str, Any]:
+    """The path columns of one segment (list-valued fields ``|``-joined)."""
+    return {
+        "segment": seg.name,
+        "treatment": seg.treatment.value,
+        "reason": seg.reason,
+        "channels": "|".join(seg.path_channels),
+        "cadence_days": seg.cadence_days,
+        "templates": "|".join(seg.templates),
+        "offer_types": "|".join(o.value for o in seg.offer_types),
+    }
 
 
 def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> pl.DataFrame:
@@ -79,7 +92,9 @@ def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> 
     accounts_in_arrears : pl.DataFrame
         Columns ``account_id, bucket, score`` and the boolean flag columns of the borrower
         (a flag column that is absent counts as false: e.g. ``plan_active``). Segments with a
-        balance band also need ``arrears_minor`` (Int64 minor units) and ``currency``.
+        balance band also need ``arrears_minor`` (Int64 minor units) and ``currency``. When
+        ``arrears_minor`` is present, an account with ``arrears_minor <= 0`` gets
+        :data:`~arrears.domain.strategy.NOTHING_DUE` (no action) whatever the strategy says.
 
     Returns
     -------
@@ -125,6 +140,13 @@ def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> 
     assert seg_expr is not None
     df = df.with_columns(seg_expr.otherwise(None).alias("_seg"))
     out = df.join(segment_paths(strategy), on=["strategy_arm", "_seg"], how="left")
+    if "arrears_minor" in out.columns:
+        # Nothing owed, nothing collected, whatever the strategy says (domain.strategy.choose).
+        nothing_due = pl.col("arrears_minor") <= 0
+        out = out.with_columns(
+            pl.when(nothing_due).then(pl.lit(v)).otherwise(pl.col(k)).alias(k)
+            for k, v in _path(NOTHING_DUE).items()
+        )
     return out.drop("_slot", "_seg", *(["_scale"] if banded else []))
 
 
