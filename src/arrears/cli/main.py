@@ -97,12 +97,28 @@ def _print_result(result: DailyResult) -> None:
     t = Table(title=f"Daily plan {s['plan_date']}", show_header=False)
     t.add_row("accounts", f"{s['accounts_total']:,}")
     t.add_row("in arrears (decisions)", f"{s['accounts_in_arrears']:,}")
+    if s.get("accounts_nothing_due"):
+        t.add_row("  of which nothing owed", f"{s['accounts_nothing_due']:,} (no action)")
     t.add_row("arrears amount", ", ".join(f"{v} {k}" for k, v in s["arrears_amount"].items()))
     t.add_row("planned contacts", f"{s['contacts_planned']:,}")
     t.add_row("blocked contacts", f"{s['contacts_blocked']:,}")
     t.add_row("model", s["model"]["version"])
     t.add_row("rule packs", ", ".join(s["rule_packs"]))
     out.print(t)
+    fresh = s.get("data_freshness") or {}
+    if fresh.get("stale"):
+        newest = fresh.get("newest_record")
+        what = (
+            f"the ledger's newest payment, statement or contact is {newest}, "
+            f"{fresh['days_before_plan']} days before the plan date"
+            if newest
+            else "the ledger holds no dated payment, statement or contact"
+        )
+        err.print(
+            f"[yellow]warning:[/yellow] {what}: days past due and amounts assume nothing was "
+            "paid since. Import a current snapshot before contacting anyone on this plan.",
+            highlight=False,
+        )
     for name in (
         "decisions.csv",
         "contacts.csv",

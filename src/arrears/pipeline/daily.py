@@ -23,7 +23,7 @@ from arrears.domain.compliance.check import HolidayLookup
 from arrears.domain.compliance.packs import RulePack
 from arrears.domain.delinquency import DEFAULT_BUCKETS, BucketScheme
 from arrears.domain.money import MINOR_UNITS
-from arrears.domain.strategy import DEFAULT_STRATEGY, Strategy
+from arrears.domain.strategy import DEFAULT_STRATEGY, NOTHING_DUE, Strategy
 from arrears.pipeline.affordability import AFFORDABILITY_COLUMNS, affordability
 from arrears.pipeline.assess import assess_portfolio
 from arrears.pipeline.capacity import CAPACITY_COLUMNS, assign_agents
@@ -414,6 +414,42 @@ def _counts(df: pl.DataFrame, col: str, order: Sequence[str] | None = None) -> d
     return {k: int(got.get(k, 0)) for k in order}
 
 
+#: A plan date more than this many days after the newest dated record of the ledger is flagged
+#: stale: DPD and amounts then assume that nothing was paid since (monthly data is up to 31
+#: days apart, hence the margin).
+STALE_AFTER_DAYS = 35
+
+
+def data_freshness(frames: PortfolioFrames, as_of: date) -> dict[str, Any]:
+    """How old the ledger's evidence is on the plan date.
+
+    The newest record on or before ``as_of`` among payments (``paid_on``), statements
+    (``statement_date``), delinquency cycles (``cycle_date``) and contact history
+    (``started_at``, UTC date). Returns ``{"newest_record": ISO date or None,
+    "days_before_plan": int or None, "stale": bool}``; ``stale`` is true when the gap exceeds
+    :data:`STALE_AFTER_DAYS` or there is no dated record at all.
+    """
+    dates = [
+        frames.payments["paid_on"],
+        frames.statements["statement_date"],
+        frames.delinquency_history["cycle_date"],
+        frames.contact_history["started_at"].dt.date(),
+    ]
+    newest = max(
+        (v for v in (d.filter(d <= as_of).max() for d in dates) if v is not None),
+        default=None,
+    )
+    if newest is None:
+        return {"newest_record": None, "days_before_plan": None, "stale": True}
+    assert isinstance(newest, date)
+    gap = (as_of - newest).days
+    return {
+        "newest_record": newest.isoformat(),
+        "days_before_plan": gap,
+        "stale": gap > STALE_AFTER_DAYS,
+    }
+
+
 def _summary(
     *,
     frames: PortfolioFrames,
@@ -457,6 +493,8 @@ def _summary(
         "arrears_amount_minor": {
             c: int(v) for c, v in amounts.select("currency", "arrears_minor").iter_rows()
         },
+        "accounts_nothing_due": int((decided["segment"] == NOTHING_DUE.name).sum()),
+        "data_freshness": data_freshness(frames, as_of),
         "decisions_by_treatment": _counts(decided, "treatment"),
         "decisions_by_arm": _counts(decided, "strategy_arm"),
         "decisions_by_segment": _counts(decided, "segment"),
