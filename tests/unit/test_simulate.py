@@ -214,3 +214,32 @@ def test_bad_arguments_are_refused(port, packs) -> None:
             packs=packs,
             is_holiday=is_public_holiday,
         )
+
+
+def test_accounts_with_nothing_owed_start_current(frames) -> None:
+    """As in the daily run (nothing_due): past due on paper with nothing owed is not in arrears;
+    an unknown amount is not 'nothing owed'."""
+    ids = frames.accounts["account_id"].head(3).to_list()
+    owed = {ids[0]: 0, ids[1]: None, ids[2]: 12_345}
+    accounts = frames.accounts.with_columns(
+        pl.when(pl.col("account_id").is_in(ids))
+        .then(pl.lit(60))
+        .otherwise(pl.col("reported_dpd"))
+        .cast(pl.Int64)
+        .alias("reported_dpd"),
+        pl.col("account_id")
+        .replace_strict(owed, default=pl.col("reported_past_due_minor"), return_dtype=pl.Int64)
+        .alias("reported_past_due_minor"),
+    )
+    cut = frames.__class__(
+        borrowers=frames.borrowers,
+        accounts=accounts,
+        installments=frames.installments.filter(~pl.col("account_id").is_in(ids)),
+        payments=frames.payments.filter(~pl.col("account_id").is_in(ids)),
+        statements=frames.statements,
+        contact_history=frames.contact_history,
+        delinquency_history=frames.delinquency_history,
+    )
+    port = portfolio_from_frames(cut, AS_OF, None, name="nothing-due")
+    dpd = dict(zip(port.account_id, port.dpd.tolist(), strict=True))
+    assert [dpd[a] for a in ids] == [0, 60, 60]

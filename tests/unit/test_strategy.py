@@ -74,25 +74,36 @@ def test_strategy_validation():
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(BUCKETS), st.floats(0, 1), st.sets(st.sampled_from(FLAGS), max_size=2)
+            st.sampled_from(BUCKETS),
+            st.floats(0, 1),
+            st.sets(st.sampled_from(FLAGS), max_size=2),
+            st.integers(-5_000, 5_000),
+            st.booleans(),
         ),
         min_size=1,
         max_size=60,
     )
 )
 def test_batch_choice_equals_reference(rows):
+    """Flags, buckets, scores and amounts owed (zero, negative, or unknown) alike."""
     df = pl.DataFrame(
         {
             "account_id": [f"A{i}" for i in range(len(rows))],
             "bucket": [r[0] for r in rows],
             "score": [r[1] for r in rows],
             **{f: [f in r[2] for r in rows] for f in FLAGS},
+            "arrears_minor": [r[3] for r in rows],
+            "currency": ["TWD"] * len(rows),
+            "amount_known": [r[4] for r in rows],
         }
     )
     got = choose_treatments(df, DEFAULT_STRATEGY)
     for row in got.iter_rows(named=True):
         flags = frozenset(f for f in FLAGS if row[f])
-        arm, seg = choose(row["account_id"], flags, row["bucket"], row["score"], DEFAULT_STRATEGY)
+        balance = Decimal(row["arrears_minor"]).scaleb(-2) if row["amount_known"] else None
+        arm, seg = choose(
+            row["account_id"], flags, row["bucket"], row["score"], DEFAULT_STRATEGY, balance=balance
+        )
         assert (row["strategy_arm"], row["segment"], row["treatment"], row["reason"]) == (
             arm,
             seg.name,
@@ -103,25 +114,37 @@ def test_batch_choice_equals_reference(rows):
 
 @pytest.mark.parametrize("balance", [Decimal("0"), Decimal("-12.50")])
 def test_nothing_owed_is_never_collected_whatever_the_strategy(balance):
-    for account in ("A1", "A2", "A3", "A7"):  # both arms
-        arm, seg = choose(account, frozenset(), "M3", 0.9, DEFAULT_STRATEGY, balance=balance)
-        assert seg is NOTHING_DUE and seg.treatment is Treatment.NO_ACTION
-        assert arm in ("champion", "challenger") and seg.path_channels == ()
+    for account in ("A1", "A3"):  # a challenger and a champion account
+        for bucket, flags in [("M1", ()), ("M3", ()), ("M2", ("vulnerable",))]:
+            arm, seg = choose(
+                account, frozenset(flags), bucket, 0.9, DEFAULT_STRATEGY, balance=balance
+            )
+            assert arm == arm_for(account, DEFAULT_STRATEGY).name
+            assert seg is NOTHING_DUE and seg.treatment is Treatment.NO_ACTION
+            assert seg.path_channels == () and seg.offer_types == ()
+    # a hold that contacts nobody keeps its own segment and reason
+    _, seg = choose("A1", frozenset({"deceased"}), "M3", 0.9, DEFAULT_STRATEGY, balance=balance)
+    assert seg.name == "deceased"
     _, seg = choose("A1", frozenset(), "M3", 0.9, DEFAULT_STRATEGY, balance=Decimal("0.01"))
     assert seg.name == "mid"  # one cent owed is owed
+    _, seg = choose("A1", frozenset(), "M3", 0.9, DEFAULT_STRATEGY, balance=None)
+    assert seg.name == "mid"  # an unknown amount is not "nothing owed"
     df = pl.DataFrame(
         {
-            "account_id": ["A1", "A2", "A3"],
-            "bucket": ["M1", "M2", "M3"],
-            "score": [0.9, 0.1, 0.5],
-            "arrears_minor": [0, -1250, 1],
-            "currency": ["TWD"] * 3,
+            "account_id": ["A1", "A2", "A3", "A4", "A5"],
+            "bucket": ["M1", "M3", "M3", "M3", "M2"],
+            "score": [0.9, 0.1, 0.5, 0.5, 0.5],
+            "arrears_minor": [0, -1250, 1, 0, 0],
+            "currency": ["TWD"] * 5,
+            "amount_known": [True, True, True, False, True],
+            "deceased": [False, False, False, False, True],
         }
     )
     got = choose_treatments(df, DEFAULT_STRATEGY)
-    assert got["segment"].to_list() == ["nothing_due", "nothing_due", "mid"]
-    assert got["treatment"].to_list()[:2] == ["no_action", "no_action"]
+    assert got["segment"].to_list() == ["nothing_due", "nothing_due", "mid", "mid", "deceased"]
     assert got["channels"].to_list()[:2] == ["", ""]
+    assert got["offer_types"].to_list()[:2] == ["", ""]
+    assert got["offer_types"][2] == "installment_plan"
 
 
 def test_shipped_strategy_plans_nothing_that_its_holds_refuse():
@@ -134,7 +157,8 @@ def test_shipped_strategy_plans_nothing_that_its_holds_refuse():
     ("segment", "expected"),
     [
         (Segment("s", Treatment.SMS_REMINDER, "r", flags=("deceased",)), "deceased"),
-        (Segment("s", Treatment.CALL, "r", flags=("plan_active", "represented")), "represented"),
+        (Segment("s", Treatment.CALL, "r", flags=("plan_active", "represented")), "lawyer only"),
+        (Segment("s", Treatment.CALL, "r", flags=("bankrupt",)), "bankrupt"),
         (Segment("s", Treatment.PLAN_OFFER, "r", flags=("vulnerable",)), "plan_offer collects"),
         (
             Segment("s", Treatment.HARDSHIP_REVIEW, "r", flags=("vulnerable",), channels=("sms",)),
@@ -148,6 +172,8 @@ def test_hold_conflicts_are_named(segment, expected):
 
 def test_no_conflict_without_hold_flags_or_without_channels():
     assert hold_conflict(Segment("s", Treatment.CALL, "r", flags=("plan_active",))) is None
+    # the dispute hold lifts once validation is sent: the gate holds those contacts until then
+    assert hold_conflict(Segment("s", Treatment.SMS_REMINDER, "r", flags=("dispute_open",))) is None
     assert hold_conflict(Segment("s", Treatment.NO_ACTION, "r", flags=("deceased",))) is None
     review = Segment("s", Treatment.HARDSHIP_REVIEW, "r", flags=("vulnerable",))
     assert hold_conflict(review) is None  # letter, the treatment's default

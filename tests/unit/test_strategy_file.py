@@ -212,10 +212,28 @@ def test_cadence_holds_back_recent_contacts():
 
 
 def test_hold_flag_segment_with_a_contact_path_is_refused(tmp_path):
-    bad = GOOD.replace("flags: [dispute_open], path: hold", "flags: [dispute_open], path: sms")
+    bad = GOOD.replace("flags: [dispute_open], path: hold", "flags: [deceased], path: sms")
     (msg,) = problems(tmp_path, bad)
     assert "s.yaml, line 10" in msg and "segment disputed" in msg and "field path" in msg
-    assert "dispute_open" in msg and "gate refuses" in msg
+    assert "deceased" in msg and "gate refuses" in msg
+    bad = GOOD.replace("flags: [dispute_open], path: hold", "flags: [represented], path: sms")
+    (msg,) = problems(tmp_path, bad)
+    assert "through the lawyer only" in msg
+
+
+def test_disputed_borrowers_may_have_a_contact_path(tmp_path):
+    """ALL.HOLD.DISPUTE lifts once validation is sent: the gate, not the loader, holds them."""
+    ok = GOOD.replace("flags: [dispute_open], path: hold", "flags: [dispute_open], path: sms")
+    assert load_strategy(write(tmp_path, ok)).arms[0].segments[0].channels == ("sms",)
+
+
+def test_no_action_path_with_channels_is_refused(tmp_path):
+    bad = GOOD.replace(
+        "hold: {treatment: no_action, channels: []}",
+        "hold: {treatment: no_action, channels: [letter]}",
+    )
+    (msg,) = problems(tmp_path, bad)
+    assert "path hold" in msg and "field channels" in msg and "contacts nobody" in msg
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,9 @@ unknown fields, unknown buckets/flags/channels/treatments/offer types, bad bands
 that an earlier one makes unreachable, arm shares that do not add up to 100, a channel the
 jurisdiction forbids (``forbidden_channels``: e.g. WeChat outside mainland China), a segment
 testing a hold flag whose path plans contacts that hold always refuses
-(:func:`arrears.domain.strategy.hold_conflict`), and the reserved segment name ``nothing_due``
-(accounts on which nothing is owed get it before any strategy segment).
+(:func:`arrears.domain.strategy.hold_conflict`), a ``no_action`` path with channels, and the
+reserved segment name ``nothing_due`` (an account on which nothing is owed gets it instead of a
+segment that would contact the borrower or make an offer).
 """
 
 from __future__ import annotations
@@ -347,6 +348,14 @@ def parse_strategy(
             )
             continue
         channels = c.strings(p, where, "channels", CHANNELS) if "channels" in p else None
+        if treatment == Treatment.NO_ACTION and channels:
+            c.add(
+                p,
+                where,
+                "channels",
+                "treatment no_action contacts nobody: a path with channels needs a contact "
+                "treatment",
+            )
         paths[str(pname)] = {
             "treatment": Treatment(treatment),
             "channels": channels,

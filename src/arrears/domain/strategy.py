@@ -67,12 +67,11 @@ BORROWER_FLAGS: tuple[str, ...] = (
 )
 STRATEGY_FLAGS: tuple[str, ...] = (*BORROWER_FLAGS, "plan_active", "hardship")
 
-#: Strategy flags under a hold of the ALL pack that lets no collection contact through
-#: (ALL.HOLD.DECEASED, .BANKRUPTCY, .CEASE, .DISPUTE, and the lawyer-only rules): a segment
-#: testing one of them must plan no contact.
-HOLD_FLAGS: tuple[str, ...] = (
-    "deceased", "bankrupt", "cease_communication", "dispute_open", "represented",
-)  # fmt: skip
+#: Strategy flags under a hold of the ALL pack that lets no collection contact through, for
+#: good (ALL.HOLD.DECEASED, ALL.HOLD.BANKRUPT, ALL.HOLD.CEASE): a segment testing one of them
+#: must plan no contact. (ALL.HOLD.DISPUTE lifts once validation is sent, so a strategy may
+#: plan contacts for disputed borrowers: the gate holds them until then.)
+HOLD_FLAGS: tuple[str, ...] = ("deceased", "bankrupt", "cease_communication")
 
 
 def hold_conflict(seg: Segment) -> str | None:
@@ -80,8 +79,9 @@ def hold_conflict(seg: Segment) -> str | None:
     or None.
 
     A segment matches when the borrower has *any* of its flags, so one hold flag is enough: a
-    segment testing a flag of :data:`HOLD_FLAGS` must have a path with no channels; one testing
-    ``vulnerable`` a ``hardship_review`` (support) path by letter or e-mail only, or none.
+    segment testing a flag of :data:`HOLD_FLAGS` or ``represented`` must have a path with no
+    channels; one testing ``vulnerable`` a ``hardship_review`` (support) path by letter or
+    e-mail only, or none.
     """
     held = [f for f in seg.flags if f in HOLD_FLAGS]
     channels = seg.path_channels
@@ -91,6 +91,13 @@ def hold_conflict(seg: Segment) -> str | None:
             f"through, so a path with channels ({', '.join(channels)}) only plans contacts the "
             "gate refuses: use a path with no channels (treatment no_action), or split the "
             "segment"
+        )
+    if "represented" in seg.flags and channels:
+        return (
+            "a represented borrower is contacted through the lawyer only (ALL.LAWYER_ONLY, "
+            "12 CFR 1006.6(b)(2)) and the daily plan contacts borrowers: a path with channels "
+            f"({', '.join(channels)}) only plans contacts the gate refuses; use a path with no "
+            "channels, or split the segment"
         )
     if "vulnerable" in seg.flags and channels:
         if seg.treatment is not Treatment.HARDSHIP_REVIEW:
@@ -283,10 +290,10 @@ def arm_for(account_id: str, strategy: Strategy) -> Arm:
     return strategy.arms[-1]
 
 
-#: Applied before every strategy's segments (a strategy cannot remove it): an account shown as
-#: past due on which nothing is owed (arrears amount zero, or a credit balance) is not
-#: collected. Seen in real data (a delinquency status with a zero or credit statement balance):
-#: a reminder would ask for money that is not owed.
+#: Replaces whatever segment would contact the borrower or make an offer (a strategy cannot
+#: remove it) for an account shown as past due on which nothing is owed (arrears amount known
+#: and zero, or a credit balance): it is not collected. Seen in real data (a delinquency
+#: status with a zero or credit statement balance): a reminder would ask for money not owed.
 NOTHING_DUE = Segment(
     "nothing_due",
     Treatment.NO_ACTION,
@@ -306,15 +313,17 @@ def choose(
 ) -> tuple[str, Segment]:
     """Reference (per-account) decision: ``(arm name, matching segment)``.
 
-    ``balance`` is the arrears amount in major units (None: unknown); when it is known and not
-    positive the segment is :data:`NOTHING_DUE`, whatever the strategy says. The batch planner
-    applies the same segments vectorised; a test holds the two together.
+    ``balance`` is the arrears amount in major units (None: unknown). When it is known and not
+    positive and the matching segment would contact the borrower or make an offer, the
+    segment is :data:`NOTHING_DUE` instead, whatever the strategy says (a hold with no contact
+    keeps its own segment and reason). The batch planner applies the same segments
+    vectorised; a test holds the two together.
     """
     arm = arm_for(account_id, strategy)
-    if balance is not None and balance <= 0:
-        return arm.name, NOTHING_DUE
     for seg in arm.segments:
         if seg.matches(flags, bucket, score, balance):
+            if balance is not None and balance <= 0 and (seg.path_channels or seg.offer_types):
+                return arm.name, NOTHING_DUE
             return arm.name, seg
     raise AssertionError("unreachable: the last segment is a catch-all")
 

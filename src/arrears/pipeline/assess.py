@@ -34,6 +34,7 @@ ASSESSED_SCHEMA: dict[str, pl.DataType] = {
     "past_due_installments": pl.Int64(),
     "credit_minor": pl.Int64(),
     "dpd_source": pl.String(),
+    "amount_known": pl.Boolean(),
 }
 
 
@@ -162,6 +163,10 @@ def assess_portfolio(
         )
         .with_columns(
             bucket_expr(pl.col("dpd"), scheme).alias("bucket"),
+            # a reported DPD without a reported amount: the amount owed is unknown (0 above)
+            ~(
+                (pl.col("dpd_source") == "reported") & pl.col("reported_past_due_minor").is_null()
+            ).alias("amount_known"),
             *(pl.col(f"arrears_{c}_minor").fill_null(0) for c in COMPONENTS),
             pl.col("past_due_installments").fill_null(0),
             pl.col("credit_minor").fill_null(0),

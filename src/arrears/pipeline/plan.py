@@ -42,6 +42,8 @@ def _segment_condition(seg: Segment, columns: Sequence[str]) -> pl.Expr:
         cond = cond & (pl.any_horizontal(*present) if present else pl.lit(False))
     if seg.buckets:
         cond = cond & pl.col("bucket").is_in(list(seg.buckets))
+    if (seg.balance_min is not None or seg.balance_max is not None) and "amount_known" in columns:
+        cond = cond & pl.col("amount_known")  # an unknown amount matches no balance band
     if seg.balance_min is not None:
         cond = cond & (pl.col("arrears_minor") >= pl.col("_scale") * seg.balance_min)
     if seg.balance_max is not None:
@@ -93,8 +95,9 @@ def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> 
         Columns ``account_id, bucket, score`` and the boolean flag columns of the borrower
         (a flag column that is absent counts as false: e.g. ``plan_active``). Segments with a
         balance band also need ``arrears_minor`` (Int64 minor units) and ``currency``. When
-        ``arrears_minor`` is present, an account with ``arrears_minor <= 0`` gets
-        :data:`~arrears.domain.strategy.NOTHING_DUE` (no action) whatever the strategy says.
+        ``arrears_minor`` is present, an account with ``arrears_minor <= 0`` whose segment would
+        contact or offer gets :data:`~arrears.domain.strategy.NOTHING_DUE` (no action) whatever
+        the strategy says, unless a boolean ``amount_known`` column says the amount is unknown.
 
     Returns
     -------
@@ -141,8 +144,14 @@ def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> 
     df = df.with_columns(seg_expr.otherwise(None).alias("_seg"))
     out = df.join(segment_paths(strategy), on=["strategy_arm", "_seg"], how="left")
     if "arrears_minor" in out.columns:
-        # Nothing owed, nothing collected, whatever the strategy says (domain.strategy.choose).
-        nothing_due = pl.col("arrears_minor") <= 0
+        # Nothing owed, nothing collected, whatever the strategy says (domain.strategy.choose):
+        # a path that contacts or offers becomes NOTHING_DUE; a hold keeps its own segment.
+        known = pl.col("amount_known") if "amount_known" in out.columns else pl.lit(True)
+        nothing_due = (
+            (pl.col("arrears_minor") <= 0)
+            & known
+            & ((pl.col("channels") != "") | (pl.col("offer_types") != ""))
+        )
         out = out.with_columns(
             pl.when(nothing_due).then(pl.lit(v)).otherwise(pl.col(k)).alias(k)
             for k, v in _path(NOTHING_DUE).items()

@@ -237,6 +237,8 @@ def portfolio_from_frames(
 
     Notes
     -----
+    An account past due on paper with nothing owed (a known arrears amount of zero or less,
+    the daily run's ``nothing_due``) starts current (DPD 0): there is nothing to collect.
     The monthly installment is the median scheduled installment of the account (principal,
     interest and fees); without a schedule (the UCI file) the median payment the account made;
     without either, the arrears amount divided by the months behind; and at least 1 major unit.
@@ -254,10 +256,22 @@ def portfolio_from_frames(
     )
     acc = (
         frames.accounts.select("account_id", "borrower_id", "currency")
-        .join(assessed.select("account_id", "dpd", "arrears_minor"), on="account_id", how="left")
+        .join(
+            assessed.select("account_id", "dpd", "arrears_minor", "amount_known"),
+            on="account_id",
+            how="left",
+        )
         .join(inst, on="account_id", how="left")
         .join(paid, on="account_id", how="left")
-        .with_columns(pl.col("dpd").fill_null(0), pl.col("arrears_minor").fill_null(0))
+        .with_columns(
+            # past due on paper with nothing owed (the daily run's nothing_due): not in arrears
+            pl.when(pl.col("amount_known") & (pl.col("arrears_minor") <= 0))
+            .then(0)
+            .otherwise(pl.col("dpd"))
+            .fill_null(0)
+            .alias("dpd"),
+            pl.col("arrears_minor").fill_null(0),
+        )
     )
     if scores is not None:
         acc = acc.join(scores.select("account_id", "score"), on="account_id", how="left")
