@@ -34,7 +34,7 @@ US_STATE_ZONES = {
     "US-NY-NYC": ["America/New_York"],
     "US-MA": ["America/New_York"],
     "US-TX": ["America/Chicago", "America/Denver"],
-    "US-AZ": ["America/Phoenix"],
+    "US-AZ": ["America/Phoenix", "America/Denver"],
 }
 
 runner = CliRunner()

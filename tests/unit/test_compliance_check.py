@@ -181,3 +181,20 @@ def test_bad_yaml_file_refused(tmp_path):
         load_packs(tmp_path)
     with pytest.raises(RulePackError, match="not found"):
         load_packs(tmp_path / "missing")
+
+
+def test_an_arizona_borrower_of_unknown_zone_is_also_on_navajo_nation_time():
+    """The Navajo Nation keeps daylight saving time inside Arizona: in July, 20:30 in Phoenix
+    is 21:30 there, after the 21:00 end of 12 CFR 1006.6(b)(1)(i)."""
+    from arrears.domain.compliance.engine import Attempt, BorrowerState, evaluate
+
+    packs = load_packs(Path(__file__).resolve().parents[2] / "rules")
+    late = datetime(2026, 7, 2, 3, 30, tzinfo=UTC)  # 20:30 Phoenix, 21:30 Denver
+    for zone, allowed in [(None, False), ("America/Phoenix", True)]:
+        b = BorrowerState("B", "US-AZ", zone)
+        dec = evaluate(Attempt("B", None, "sms", late), [], b, packs, is_public_holiday)
+        assert dec.allowed is allowed
+        if not allowed:
+            assert "US.HOURS.INCONVENIENT" in dec.rule_ids
+            # 08:00 in Phoenix, the later of the two zones' 08:00
+            assert dec.next_allowed_at == datetime(2026, 7, 2, 15, 0, tzinfo=UTC)

@@ -681,3 +681,40 @@ def test_documented_examples_are_a_valid_portfolio(tmp_path: Path) -> None:
     assert frames.contact_history["started_at"].to_list()[0] == dt.datetime(
         2024, 3, 1, 15, 15, tzinfo=UTC
     )
+
+
+# --- time zone against jurisdiction -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "zone"),
+    [("US-WA", "Asia/Tokyo"), ("TW", "Europe/London"), ("US-AZ", "America/New_York")],
+)
+def test_a_zone_of_another_place_is_refused_at_its_line(
+    folder: Path, jurisdiction: str, zone: str
+) -> None:
+    """A typo in the zone would move every contact window (09:00 Tokyo is 16:00 in Seattle)."""
+    set_cell(folder, "borrowers", 1, "jurisdiction", jurisdiction)
+    set_cell(folder, "borrowers", 1, "timezone", zone)
+    (err,) = errors_of(folder)
+    assert (err.file, err.line, err.column) == ("borrowers.csv", 3, "timezone")
+    assert f"'{zone}' is not one of jurisdiction {jurisdiction}" in err.reason
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "zone"),
+    [
+        ("US-WA", "US/Pacific"),  # an alias keeps the same clock
+        ("US-MI", "America/Detroit"),  # a state arrears has no zone list for: the country's
+        ("US-AZ", "America/Denver"),  # the Navajo Nation keeps daylight saving time
+        ("CN", "Asia/Urumqi"),
+        ("ZZ", "Asia/Tokyo"),  # no zone known for the code: not checked
+    ],
+)
+def test_zones_that_keep_the_jurisdictions_clock_are_accepted(
+    folder: Path, jurisdiction: str, zone: str
+) -> None:
+    set_cell(folder, "borrowers", 1, "jurisdiction", jurisdiction)
+    set_cell(folder, "borrowers", 1, "timezone", zone)
+    got = read_portfolio(folder).borrowers.row(1, named=True)
+    assert (got["jurisdiction"], got["timezone"]) == (jurisdiction, zone)

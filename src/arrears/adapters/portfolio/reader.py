@@ -45,6 +45,7 @@ from arrears.adapters.portfolio.schema import (
     PortfolioFrames,
     Table,
 )
+from arrears.adapters.portfolio.zones import expected_zones, zone_fits
 from arrears.domain.money import MINOR_UNITS
 
 MAX_ID_LENGTH = 64
@@ -206,6 +207,10 @@ def read_portfolio(folder: Path, encoding: str | None = None) -> PortfolioFrames
         error_frames.append(_located(table, item.file, _duplicate_keys(table, typed)))
         if table.name == "accounts":
             exponents = _account_exponents(typed)
+
+    if "borrowers" in parsed:
+        wrong = _zones_off_jurisdiction(parsed["borrowers"])
+        error_frames.append(_located(TABLES_BY_NAME["borrowers"], loaded["borrowers"].file, wrong))
 
     for child, column, parent, parent_column in REFERENCES:
         if child in parsed and parent in parsed:
@@ -883,6 +888,33 @@ def _duplicate_keys(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
         pl.col(_LINE).alias("line"),
         pl.lit(keys[-1]).alias("column"),
         pl.format("duplicate {}: on lines {}{}", key_text, pl.col("_l"), more).alias("reason"),
+    )
+
+
+def _zones_off_jurisdiction(borrowers: pl.DataFrame) -> pl.DataFrame:
+    """One error per borrower whose ``timezone`` keeps another clock than its ``jurisdiction``
+    (:func:`arrears.adapters.portfolio.zones.zone_fits`): contact hours would be computed for
+    the wrong place."""
+    rows = borrowers.filter(pl.col("timezone").is_not_null() & pl.col("jurisdiction").is_not_null())
+    pairs = rows.select("jurisdiction", "timezone").unique().rows()
+    bad = [(j, z) for j, z in pairs if not zone_fits(j, z)]
+    expected = {j: " or ".join(expected_zones(j)[:4]) for j, _ in bad}
+    wrong = rows.join(
+        pl.DataFrame(bad, schema={"jurisdiction": pl.String, "timezone": pl.String}, orient="row"),
+        on=["jurisdiction", "timezone"],
+        how="semi",
+        maintain_order="left",
+    )
+    return wrong.select(
+        pl.col(_LINE).alias("line"),
+        pl.lit("timezone").alias("column"),
+        pl.format(
+            "time zone {} is not one of jurisdiction {} (e.g. {}): contact hours would be "
+            "computed for the wrong place",
+            _quoted(pl.col("timezone")),
+            pl.col("jurisdiction"),
+            pl.col("jurisdiction").replace_strict(expected, default="", return_dtype=pl.String),
+        ).alias("reason"),
     )
 
 

@@ -44,7 +44,8 @@ JURISDICTION_ZONES: dict[str, tuple[str, ...]] = {
     "US-MA": ("America/New_York",),
     "US-WA": ("America/Los_Angeles",),
     "US-TX": ("America/Chicago", "America/Denver"),
-    "US-AZ": ("America/Phoenix",),
+    # the Navajo Nation keeps daylight saving time inside Arizona
+    "US-AZ": ("America/Phoenix", "America/Denver"),
     "US-FL": ("America/New_York", "America/Chicago"),
 }
 

@@ -1,0 +1,63 @@
+"""Which IANA time zones fit a jurisdiction: the import refuses a borrower whose zone does not.
+
+A zone typed for the wrong place moves every contact window (``US-WA`` with ``Asia/Tokyo`` puts
+09:00-20:00 Tokyo at 16:00-03:00 in Washington), so it is bad input, refused with the file,
+line and field like any other.
+
+A zone fits when its UTC offsets through a year (the first of each month, 2026) equal those of
+a zone of the jurisdiction: the subdivision's zones where arrears knows them
+(:data:`arrears.domain.compliance.check.JURISDICTION_ZONES`, e.g. ``US-WA``), else the zones
+the tz database lists for the country (``zone.tab`` of the ``tzdata`` package). Comparing
+offsets, not names, accepts aliases (``US/Pacific``) and zones that keep the same clock. A
+jurisdiction the tz database does not know (a test code such as ``ZZ``) is not checked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+from arrears.domain.compliance.check import JURISDICTION_ZONES
+
+_SAMPLES = tuple(datetime(2026, m, 1, 12, tzinfo=UTC) for m in range(1, 13))
+
+
+@lru_cache(maxsize=1)
+def _country_zones() -> dict[str, tuple[str, ...]]:
+    text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    out: dict[str, list[str]] = defaultdict(list)
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            country, _coordinates, zone = line.split("\t")[:3]
+            out[country].append(zone)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=4096)
+def _offsets(zone: str) -> tuple[timedelta | None, ...]:
+    z = ZoneInfo(zone)
+    return tuple(t.astimezone(z).utcoffset() for t in _SAMPLES)
+
+
+def expected_zones(jurisdiction: str) -> tuple[str, ...]:
+    """Zones of ``jurisdiction``: a known subdivision's (``US-NY-NYC`` falls back to ``US-NY``),
+    else the country's in the tz database; empty when unknown."""
+    code = jurisdiction
+    while "-" in code:
+        if code in JURISDICTION_ZONES:
+            return JURISDICTION_ZONES[code]
+        code = code.rpartition("-")[0]
+    return _country_zones().get(code, ())
+
+
+def zone_fits(jurisdiction: str, zone: str) -> bool:
+    """True when ``zone`` (a valid IANA name) keeps the clock of a zone of ``jurisdiction``, or
+    the jurisdiction's zones are unknown."""
+    zones = expected_zones(jurisdiction)
+    if not zones:
+        return True
+    mine = _offsets(zone)
+    return any(_offsets(z) == mine for z in zones)
