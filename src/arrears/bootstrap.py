@@ -222,7 +222,7 @@ def run_daily_from_ledger(
             raise LookupError("the ledger is empty: import a portfolio first (arrears import DIR)")
         strategy = load_strategy_for(frames, strategy_file)
         # promises and plans reviewed as of the run date; a kept plan is never escalated
-        plan_active = review_for_daily(engine, as_of, strategy.offers, clock)
+        plan_active, promise_pending = review_for_daily(engine, as_of, strategy.offers, clock)
         result = run_daily(
             frames,
             as_of,
@@ -237,6 +237,7 @@ def run_daily_from_ledger(
             strategy=strategy,
             agents=agents,
             plan_active=plan_active,
+            promise_pending=promise_pending,
             # accounts the registered model cannot score (no delinquency history yet) get the
             # first, logistic model; each decision row names the model that scored it
             fallback_model=load_default_model(),
@@ -1299,7 +1300,7 @@ def review_commitments(
     strategy = _commitment_strategy(strategy_file)
 
     def work(tracker: CommitmentTracker, conn: Connection) -> ReviewOutcome:
-        events, active = tracker.review_day(as_of)
+        events, active, _ = tracker.review_day(as_of)
         ids = sorted({e.commitment_id for e in events})
         rows = {r.commitment_id: r for r in commitment_db.list_commitments(conn, ids=ids)}
         p = strategy.offers
@@ -1312,12 +1313,14 @@ def review_commitments(
 
 def review_for_daily(
     engine: Engine, as_of: date, policy: OfferPolicy, clock: Clock
-) -> frozenset[str]:
+) -> tuple[frozenset[str], frozenset[str]]:
     """Review commitments as of the run date (own transaction) and return the accounts whose
-    plan is being kept: the daily run's ``plan_active``."""
+    plan is being kept and those with a pending promise: the daily run's ``plan_active`` and
+    ``promise_pending``."""
     with engine.begin() as conn:
         tracker = CommitmentTracker(SqlCommitmentRepository(conn, clock.now()), policy)
-        return tracker.review_day(as_of)[1]
+        review = tracker.review_day(as_of)
+        return review.plan_active, review.promise_pending
 
 
 def list_commitments(

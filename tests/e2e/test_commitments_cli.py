@@ -122,11 +122,12 @@ def test_a_kept_plan_holds_the_account_and_is_not_escalated(scenario: Scenario) 
     assert scenario.day1[a]["channels"] == ""
     contacts = read_csv(scenario.root / "day1" / "contacts.csv")
     assert a not in {c["account_id"] for c in contacts}
-    # only the planned account changed segment between the baseline and day 1
+    # only the planned account and the one that promised changed segment between the
+    # baseline and day 1
     changed = {
         k for k, d in scenario.day1.items() if d["segment"] != scenario.baseline[k]["segment"]
     }
-    assert changed == {a}
+    assert changed == {a, scenario.promised}
     # and the ledger's decision log says the same
     engine = sa.create_engine(f"sqlite:///{scenario.root}/ledger.db")
     try:
@@ -138,6 +139,21 @@ def test_a_kept_plan_holds_the_account_and_is_not_escalated(scenario: Scenario) 
     finally:
         engine.dispose()
     assert seg == "plan_kept"
+
+
+def test_a_pending_promise_is_not_chased_before_it_falls_due(scenario: Scenario) -> None:
+    """A promise taken on a call on day 1, due later: no reminder or call on day 1; once kept
+    (day 2, after the review), the promise no longer holds the account."""
+    p = scenario.promised
+    assert scenario.baseline[p]["treatment"] != "no_action"
+    assert (scenario.day1[p]["segment"], scenario.day1[p]["treatment"]) == (
+        "promise_pending",
+        "no_action",
+    )
+    assert "promise to pay pending" in scenario.day1[p]["reason"]
+    contacts = read_csv(scenario.root / "day1" / "contacts.csv")
+    assert p not in {c["account_id"] for c in contacts}
+    assert scenario.day2[p]["segment"] != "promise_pending"
 
 
 def test_a_broken_plan_is_recorded_and_the_account_treated_again(scenario: Scenario) -> None:

@@ -60,7 +60,8 @@ def test_consent_hours_move_the_window_in_the_plan_and_at_the_gate(
 def test_a_complaint_flag_in_the_portfolio_holds_collection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """borrowers.csv complaint_open -> ALL.HOLD.COMPLAINT in the plan and at the gate."""
+    """borrowers.csv complaint_open -> the strategy's complaint_open hold in the plan and
+    ALL.HOLD.COMPLAINT at the gate."""
     before = planned_ledger(tmp_path, monkeypatch)
     pf = tmp_path / "pf"
     who = before[0]["borrower_id"]
@@ -69,10 +70,47 @@ def test_a_complaint_flag_in_the_portfolio_holds_collection(
     assert code == 0, out
     invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "after"))
     assert not [c for c in read_csv(tmp_path / "after" / "contacts.csv") if c["borrower_id"] == who]
-    held = [b for b in read_csv(tmp_path / "after" / "blocked.csv") if b["borrower_id"] == who]
-    assert held and all("ALL.HOLD.COMPLAINT" in b["rule_ids"].split("|") for b in held)
+    held = [d for d in read_csv(tmp_path / "after" / "decisions.csv") if d["borrower_id"] == who]
+    assert held and all(
+        (d["segment"], d["treatment"]) == ("complaint_open", "no_action") for d in held
+    )
     code, out = invoke("contact", "attempt", who, "--channel", "sms", "--at", f"{DAY}T12:00:00Z")
     assert code == 1 and "ALL.HOLD.COMPLAINT" in out
     set_borrower_cell(pf, who, "complaint_open", "maybe")
     r = runner.invoke(app, ["import", str(pf)])
     assert r.exit_code == 2 and "complaint_open" in r.output and "not a boolean" in r.output
+
+
+def test_a_dispute_is_collected_again_once_validation_is_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ALL.HOLD.DISPUTE lifts with validation_sent: the strategy's dispute hold lifts too."""
+    before = planned_ledger(tmp_path, monkeypatch)
+    pf = tmp_path / "pf"
+    who = before[0]["borrower_id"]
+    set_borrower_cell(pf, who, "dispute_open", "true")
+    invoke("import", str(pf))
+    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "open"))
+    held = [d for d in read_csv(tmp_path / "open" / "decisions.csv") if d["borrower_id"] == who]
+    assert held and all(d["segment"] == "dispute_open" for d in held)
+    set_borrower_cell(pf, who, "validation_sent", "true")
+    invoke("import", str(pf))
+    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "sent"))
+    again = [d for d in read_csv(tmp_path / "sent" / "decisions.csv") if d["borrower_id"] == who]
+    assert again and all(d["segment"] != "dispute_open" for d in again)
+    assert [c for c in read_csv(tmp_path / "sent" / "contacts.csv") if c["borrower_id"] == who]
+
+
+def test_a_hardship_pause_gets_the_hardship_review_letter_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = planned_ledger(tmp_path, monkeypatch)
+    pf = tmp_path / "pf"
+    who = before[0]["borrower_id"]
+    set_borrower_cell(pf, who, "hardship_pause", "true")
+    invoke("import", str(pf))
+    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "after"))
+    mine = [d for d in read_csv(tmp_path / "after" / "decisions.csv") if d["borrower_id"] == who]
+    assert mine and all(d["treatment"] == "hardship_review" for d in mine)
+    planned = [c for c in read_csv(tmp_path / "after" / "contacts.csv") if c["borrower_id"] == who]
+    assert planned and {(c["channel"], c["purpose"]) for c in planned} == {("letter", "support")}

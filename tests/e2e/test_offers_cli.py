@@ -82,7 +82,7 @@ def test_offers_for_every_plan_offer_account_within_affordability(demo):
             assert o["installments"] == "0" and o["holiday_months"] == "3"
     summary = json.loads((demo / "summary.json").read_text())
     assert summary["offers"]["rows"] == len(offers)
-    assert summary["strategy"] == "default-2026.1"
+    assert summary["strategy"] == "default-2026.2"
 
 
 def test_decision_log_and_arms_report(demo, monkeypatch):

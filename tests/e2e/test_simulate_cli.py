@@ -44,7 +44,7 @@ def test_simulate_json_on_a_small_generated_portfolio(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout.strip().splitlines()[-1])
     assert data["days"] == 6 and data["replications"] == 2
-    assert data["strategies"]["B"] == "digital-first-2026.1"
+    assert data["strategies"]["B"] == "digital-first-2026.2"
     m = data["metrics"]["amount_collected"]
     for side in ("A", "B", "B_minus_A"):
         assert m[side]["lo"] <= m[side]["mean"] <= m[side]["hi"]

@@ -79,6 +79,18 @@ def test_review_marks_promises_and_plans_and_feeds_plan_active():
         PromiseToPay("P2", "A2", 1_000, date(2026, 1, 1), date(2026, 1, 5)),
         CommitmentStatus.PENDING,
     )
+    repo.promises["P5"] = (  # made before the review date, due after it: pending
+        PromiseToPay("P5", "A5", 1_000, date(2026, 1, 15), date(2026, 1, 25)),
+        CommitmentStatus.PENDING,
+    )
+    repo.promises["P6"] = (  # made after the review date (an earlier date re-run)
+        PromiseToPay("P6", "A6", 1_000, date(2026, 1, 22), date(2026, 1, 25)),
+        CommitmentStatus.PENDING,
+    )
+    repo.promises["P7"] = (  # due within the grace days, unpaid: still pending, not chased
+        PromiseToPay("P7", "A7", 1_000, date(2026, 1, 10), date(2026, 1, 18)),
+        CommitmentStatus.PENDING,
+    )
     repo.pays["A1"] = [(date(2026, 1, 6), 1_000)]  # within the 3-day grace
     sched = installment_schedule(20_000, 2, date(2026, 1, 10))
     repo.plans["L1"] = RepaymentPlan("L1", "A3", date(2026, 1, 1), sched)
@@ -87,8 +99,9 @@ def test_review_marks_promises_and_plans_and_feeds_plan_active():
     tracker = CommitmentTracker(repo, OfferPolicy(promise_grace_days=3, plan_grace_days=5))
 
     assert tracker.plan_active_accounts(date(2026, 1, 20)) == frozenset({"A3"})
-    events, active = tracker.review_day(date(2026, 1, 20))
+    events, active, pending = tracker.review_day(date(2026, 1, 20))
     assert active == frozenset({"A3"})  # the same accounts, in the same pass
+    assert pending == frozenset({"A5", "A7"})  # made by the review date, not yet due + grace
     assert {(e.name, e.commitment_id) for e in events} == {
         ("PromiseKept", "P1"),
         ("PromiseBroken", "P2"),

@@ -2,7 +2,7 @@
 
 The format is documented for collections managers in ``docs/strategy.md``; in short::
 
-    strategy: default-2026.1          # name written into every decision
+    strategy: default-2026.2          # name written into every decision
     description: ...
     jurisdictions: [TW, CN]           # optional: where it is used (checked for channels)
     paths:                            # treatment paths, by name

@@ -54,9 +54,11 @@ TREATMENT_CHANNELS: dict[Treatment, tuple[str, ...]] = {
 #: The purpose of a treatment's contacts (``Attempt.purpose``); every other treatment collects.
 TREATMENT_PURPOSE: dict[Treatment, str] = {Treatment.HARDSHIP_REVIEW: "support"}
 
-# Flags a segment may test: the borrower status flags of the portfolio format, plus
-# ``plan_active`` (a repayment plan is being kept: see arrears.domain.plans) and ``hardship``
-# (hardship declared; false unless the input carries the column).
+# Flags a segment may test: the borrower status flags of the portfolio format (``dispute_open``
+# as the strategy sees it: open and its validation not yet sent, when the hold lifts), plus
+# ``plan_active`` (a repayment plan is being kept: see arrears.domain.plans),
+# ``promise_pending`` (a promise to pay made and not yet due, grace days included) and
+# ``hardship`` (hardship declared; false unless the input carries the column).
 BORROWER_FLAGS: tuple[str, ...] = (
     "cease_communication",
     "dispute_open",
@@ -64,14 +66,17 @@ BORROWER_FLAGS: tuple[str, ...] = (
     "bankrupt",
     "represented",
     "vulnerable",
+    "complaint_open",
+    "hardship_pause",
 )
-STRATEGY_FLAGS: tuple[str, ...] = (*BORROWER_FLAGS, "plan_active", "hardship")
+STRATEGY_FLAGS: tuple[str, ...] = (*BORROWER_FLAGS, "plan_active", "promise_pending", "hardship")
 
 #: Strategy flags under a hold of the ALL pack that lets no collection contact through, for
-#: good (ALL.HOLD.DECEASED, ALL.HOLD.BANKRUPT, ALL.HOLD.CEASE): a segment testing one of them
+#: good (ALL.HOLD.DECEASED, ALL.HOLD.BANKRUPT, ALL.HOLD.CEASE) or while a complaint is open
+#: (ALL.HOLD.COMPLAINT): a segment testing one of them
 #: must plan no contact. (ALL.HOLD.DISPUTE lifts once validation is sent, so a strategy may
 #: plan contacts for disputed borrowers: the gate holds them until then.)
-HOLD_FLAGS: tuple[str, ...] = ("deceased", "bankrupt", "cease_communication")
+HOLD_FLAGS: tuple[str, ...] = ("deceased", "bankrupt", "cease_communication", "complaint_open")
 
 
 def hold_conflict(seg: Segment) -> str | None:
@@ -80,8 +85,8 @@ def hold_conflict(seg: Segment) -> str | None:
 
     A segment matches when the borrower has *any* of its flags, so one hold flag is enough: a
     segment testing a flag of :data:`HOLD_FLAGS` or ``represented`` must have a path with no
-    channels; one testing ``vulnerable`` a ``hardship_review`` (support) path by letter or
-    e-mail only, or none.
+    channels; one testing ``vulnerable`` or ``hardship_pause`` a ``hardship_review`` (support)
+    path by letter or e-mail only, or none.
     """
     held = [f for f in seg.flags if f in HOLD_FLAGS]
     channels = seg.path_channels
@@ -99,17 +104,19 @@ def hold_conflict(seg: Segment) -> str | None:
             f"({', '.join(channels)}) only plans contacts the gate refuses; use a path with no "
             "channels, or split the segment"
         )
-    if "vulnerable" in seg.flags and channels:
+    paused = [f for f in seg.flags if f in ("vulnerable", "hardship_pause")]
+    if paused and channels:
+        who = " or ".join(paused)
         if seg.treatment is not Treatment.HARDSHIP_REVIEW:
             return (
-                "vulnerable borrowers are on a hold (ALL.HOLD.VULNERABLE) that lets only "
+                f"borrowers flagged {who} are on a hold (ALL.HOLD.VULNERABLE) that lets only "
                 f"support contacts through: treatment {seg.treatment.value} collects; use "
-                "hardship_review or no_action, or split the segment"
+                "hardship_review, or a path with no channels, or split the segment"
             )
         extra = [c for c in channels if c not in SUPPORT_CHANNELS]
         if extra:
             return (
-                "support contacts to vulnerable borrowers go by letter or email only "
+                f"support contacts to borrowers flagged {who} go by letter or email only "
                 f"(ALL.HOLD.VULNERABLE): {', '.join(extra)} would always be refused"
             )
     return None
@@ -367,10 +374,16 @@ _HOLDS: tuple[Segment, ...] = (
         flags=("represented",),
     ),
     Segment(
+        "complaint_open",
+        Treatment.NO_ACTION,
+        "complaint open: collection paused until it is answered; notices only",
+        flags=("complaint_open",),
+    ),
+    Segment(
         "vulnerable",
         Treatment.HARDSHIP_REVIEW,
-        "vulnerable borrower: specialist hardship review, no pressure contact",
-        flags=("vulnerable",),
+        "vulnerable borrower or hardship pause: specialist hardship review, no pressure contact",
+        flags=("vulnerable", "hardship_pause"),
         templates=("hardship_review_letter",),
         offer_types=_FORBEARANCE,
     ),
@@ -379,6 +392,12 @@ _HOLDS: tuple[Segment, ...] = (
         Treatment.NO_ACTION,
         "repayment plan being kept: no escalation while the plan is kept",
         flags=("plan_active",),
+    ),
+    Segment(
+        "promise_pending",
+        Treatment.NO_ACTION,
+        "promise to pay pending: no collection contact before it falls due (grace days included)",
+        flags=("promise_pending",),
     ),
 )
 
@@ -453,7 +472,7 @@ def _tail(self_cure_min: float, m2_high_score: Treatment) -> tuple[Segment, ...]
 
 
 DEFAULT_STRATEGY = Strategy(
-    "default-2026.1",
+    "default-2026.2",
     (
         # the challenger tests a lighter touch: more self-cure reminders in M1, and an SMS
         # instead of a call for M2 accounts likely to pay

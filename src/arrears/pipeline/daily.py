@@ -121,6 +121,7 @@ def run_daily(
     scheme: BucketScheme = DEFAULT_BUCKETS,
     on_stage_done: StageHook = _noop,
     plan_active: frozenset[str] = frozenset(),
+    promise_pending: frozenset[str] = frozenset(),
     agents: Sequence[Agent] | None = None,
     capacity_time_limit_s: float = 5.0,
     fallback_model: ScoringModel | None = None,
@@ -150,6 +151,9 @@ def run_daily(
     plan_active : frozenset of str
         Accounts whose repayment plan is being kept (the strategy's ``plan_active`` flag:
         such accounts are not escalated).
+    promise_pending : frozenset of str
+        Accounts with a promise to pay made and not yet due (the strategy's
+        ``promise_pending`` flag: the shipped strategies do not chase them).
     agents : sequence of Agent, optional
         The agent team for the capacity stage (``--agents FILE``); default a generated team
         sized to the day (:func:`arrears.pipeline.capacity.default_team`).
@@ -218,6 +222,7 @@ def run_daily(
             packs=packs, is_holiday=is_holiday, model=model, input_sha256=input_sha256,
             rules_sha256=rules_sha256, data_source=data_source, strategy=strategy,
             scheme=scheme, on_stage_done=on_stage_done, plan_active=plan_active,
+            promise_pending=promise_pending,
             agents=agents, capacity_time_limit_s=capacity_time_limit_s,
             gate_contacts=gate_contacts, lender_jurisdictions=lender_jurisdictions,
         )  # fmt: skip
@@ -272,6 +277,7 @@ def _decide_and_write(
     scheme: BucketScheme,
     on_stage_done: StageHook,
     plan_active: frozenset[str],
+    promise_pending: frozenset[str],
     agents: Sequence[Agent] | None,
     capacity_time_limit_s: float,
     gate_contacts: pl.DataFrame | None,
@@ -290,7 +296,10 @@ def _decide_and_write(
         .join(scored, on="account_id", how="left")
         .join(afford, on="account_id", how="left")
         .join(borrower_flags(frames.borrowers), on="borrower_id", how="left")
-        .with_columns(pl.col("account_id").is_in(list(plan_active)).alias("plan_active"))
+        .with_columns(
+            pl.col("account_id").is_in(list(plan_active)).alias("plan_active"),
+            pl.col("account_id").is_in(list(promise_pending)).alias("promise_pending"),
+        )
     )
     history = frames.contact_history
     if gate_contacts is not None and gate_contacts.height:

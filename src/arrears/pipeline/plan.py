@@ -287,8 +287,15 @@ def plan_contacts(
 
 
 def borrower_flags(borrowers: pl.DataFrame) -> pl.DataFrame:
-    """``borrower_id`` and the boolean flag columns, for joining onto decisions."""
-    return borrowers.select("borrower_id", *FLAG_COLUMNS)
+    """``borrower_id`` and the boolean flag columns, for joining onto decisions.
+
+    ``dispute_open`` is the strategy's: open and its validation not yet sent. Once
+    ``validation_sent`` is set the dispute hold lifts (ALL.HOLD.DISPUTE, US.DISPUTE.HOLD), so
+    the strategy may collect again; the contact check still reads the borrower's own flags.
+    """
+    return borrowers.select("borrower_id", *FLAG_COLUMNS).with_columns(
+        pl.col("dispute_open") & ~pl.col("validation_sent")
+    )
 
 
 __all__ = ["PLAN_COLUMNS", "borrower_flags", "choose_treatments", "packs_for", "plan_contacts"]

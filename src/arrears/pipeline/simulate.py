@@ -204,7 +204,7 @@ class SimPortfolio:
         return len(self.b_jurisdiction)
 
 
-FLAG_NAMES: tuple[str, ...] = (*STRATEGY_FLAGS, "complaint_open")
+FLAG_NAMES: tuple[str, ...] = tuple(dict.fromkeys((*STRATEGY_FLAGS, "complaint_open")))
 _FLAG_BIT = {f: 1 << i for i, f in enumerate(FLAG_NAMES)}
 _CH = {c: i for i, c in enumerate(CHANNELS)}
 
@@ -297,7 +297,11 @@ def portfolio_from_frames(
     flags = np.zeros(b.height, dtype=np.int64)
     for f in STRATEGY_FLAGS:
         if f in b.columns:
-            flags |= np.where(b[f].fill_null(False).to_numpy(), _FLAG_BIT[f], 0)
+            on = b[f].fill_null(False)
+            if f == "dispute_open" and "validation_sent" in b.columns:
+                # the hold lifts once validation is sent (as plan.borrower_flags)
+                on = on & ~b["validation_sent"].fill_null(False)
+            flags |= np.where(on.to_numpy(), _FLAG_BIT[f], 0)
     opt = np.zeros((b.height, len(CHANNELS)), dtype=np.bool_)
     for i, text in enumerate(b["opt_out_channels"].fill_null("").to_list()):
         for c in text.split("|"):
@@ -823,7 +827,11 @@ def simulate_strategy(
         # 2. strategy
         flags_now = port.b_flags.copy()
         flags_now[complaint_until >= d] |= _FLAG_BIT["complaint_open"]
-        acct_flags = flags_now[port.borrower] | np.where(plan_active, _FLAG_BIT["plan_active"], 0)
+        acct_flags = (
+            flags_now[port.borrower]
+            | np.where(plan_active, _FLAG_BIT["plan_active"], 0)
+            | np.where(promise_day > d, _FLAG_BIT["promise_pending"], 0)
+        )
         bucket = _bucket(dpd)
         seg = _assign_segments(
             strategy,

@@ -6,7 +6,8 @@ The service reads open commitments and the account's payments through a
 :class:`~arrears.domain.plans.OfferPolicy`), writes back the new statuses and returns the events
 that happened. It never commits: the caller's unit of work does. The accounts whose plan is
 being kept (:meth:`CommitmentTracker.plan_active_accounts`) feed the daily run's
-``plan_active`` flag, so a kept plan is never escalated.
+``plan_active`` flag, so a kept plan is never escalated, and those with a pending promise its
+``promise_pending`` flag, so a promise is not chased before it falls due.
 
 Every change (a promise made, a plan agreed, kept, broken, completed, re-planned) is written to
 the repository's history with its business date (:meth:`CommitmentRepository.record_events`).
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from arrears.domain.compliance.packs import CHANNELS
 from arrears.domain.money import format_minor
@@ -113,6 +114,14 @@ class CommitmentEvent:
     on: date
 
 
+class DayReview(NamedTuple):
+    """What :meth:`CommitmentTracker.review_day` found."""
+
+    events: list[CommitmentEvent]
+    plan_active: frozenset[str]
+    promise_pending: frozenset[str]
+
+
 class CommitmentTracker:
     """Review promises and plans, and re-plan.
 
@@ -130,13 +139,15 @@ class CommitmentTracker:
     def review(self, as_of: date) -> list[CommitmentEvent]:
         """Evaluate every open promise and plan as of ``as_of``; store and return changes.
 
-        Same as ``review_day(as_of)[0]``.
+        Same as ``review_day(as_of).events``.
         """
-        return self.review_day(as_of)[0]
+        return self.review_day(as_of).events
 
-    def review_day(self, as_of: date) -> tuple[list[CommitmentEvent], frozenset[str]]:
-        """Review as of ``as_of`` (see below) and return the changes and the accounts whose
-        plan is being kept after it (:meth:`plan_active_accounts`, in the same pass).
+    def review_day(self, as_of: date) -> DayReview:
+        """Review as of ``as_of`` (see below) and return the changes, the accounts whose plan
+        is being kept after it (:meth:`plan_active_accounts`, in the same pass) and those with
+        a promise made on or before ``as_of`` that is still pending (the strategy's
+        ``promise_pending``: not paid in full, and ``as_of`` not past its due date and grace).
 
         A promise is kept or broken, a plan broken or completed, as
         :func:`~arrears.domain.plans.promise_status` and
@@ -146,6 +157,7 @@ class CommitmentTracker:
         """
         events: list[CommitmentEvent] = []
         kept: set[str] = set()
+        pending: set[str] = set()
         promise_changes: list[tuple[str, CommitmentStatus]] = []
         plan_changes: list[tuple[str, CommitmentStatus]] = []
         for promise, old in self.repo.open_promises():
@@ -155,6 +167,8 @@ class CommitmentTracker:
                 as_of,
                 self.policy.promise_grace_days,
             )
+            if new is CommitmentStatus.PENDING and promise.made_on <= as_of:
+                pending.add(promise.account_id)
             if new is not old:
                 promise_changes.append((promise.promise_id, new))
                 name = {
@@ -186,7 +200,7 @@ class CommitmentTracker:
         if plan_changes:
             self.repo.set_plan_statuses(plan_changes)
         self._record(events)
-        return events, frozenset(kept)
+        return DayReview(events, frozenset(kept), frozenset(pending))
 
     def record_promise(self, promise: PromiseToPay, channel: str | None = None) -> CommitmentEvent:
         """Store a new promise to pay (status pending) and its ``PromiseMade`` event.
