@@ -103,7 +103,12 @@ def test_aggressive_strategy_is_blocked_never_illegal(frames, port, packs) -> No
     assert sum(blocked.values()) > len(log.day) * 0.3
     assert any(r.endswith("DAILY_CAP") for r in blocked)
     assert any(r.startswith("ALL.HOLD.") for r in blocked)
-    # replay every contact made through the real engine, with the history made before it
+    assert replay_through_the_engine(frames, port, packs, log) == len(log.day)
+
+
+def replay_through_the_engine(frames, port, packs, log) -> int:
+    """Replay every logged contact through the real engine, with the history made before it
+    and the purpose it was made for; every one must be allowed. Returns how many."""
     b = frames.borrowers
     flags = {
         i: frozenset(f for f in FLAG_COLUMNS if row[f])
@@ -123,7 +128,9 @@ def test_aggressive_strategy_is_blocked_never_illegal(frames, port, packs) -> No
             opted_out=opt[bi],
         )
         acct = port.account_id[log.account[k]]
-        attempt = EngineAttempt(state.borrower_id, acct, log.channel[k], log.at[k])
+        attempt = EngineAttempt(
+            state.borrower_id, acct, log.channel[k], log.at[k], purpose=log.purpose[k]
+        )
         prior = [p for p in history[bi] if p.at < log.at[k]]
         decision = evaluate(attempt, prior, state, packs, is_public_holiday)
         assert decision.allowed, (log.channel[k], log.at[k], decision.rule_ids, decision.reasons)
@@ -138,7 +145,26 @@ def test_aggressive_strategy_is_blocked_never_illegal(frames, port, packs) -> No
             )
         )
         checked += 1
-    assert checked == len(log.day)
+    return checked
+
+
+def test_hardship_review_letters_reach_vulnerable_borrowers_as_in_the_daily_plan(
+    frames, port, packs
+) -> None:
+    """The vulnerability hold lets a hardship review's letter through (purpose support), as in
+    the daily plan; the simulator used to refuse every one as collection."""
+    res = simulate_strategy(
+        port, DEFAULT_STRATEGY, days=10, seed=4, packs=packs, is_holiday=is_public_holiday,
+        record=True,
+    )  # fmt: skip
+    log = res.log
+    assert log is not None
+    vulnerable = set(np.nonzero(frames.borrowers["vulnerable"].to_numpy())[0].tolist())
+    support = [k for k in range(len(log.day)) if log.purpose[k] == "support"]
+    assert support and {log.channel[k] for k in support} <= {"letter", "email"}
+    assert {log.borrower[k] for k in support} & vulnerable
+    assert "ALL.HOLD.VULNERABLE" not in res.blocked_by_rule
+    assert replay_through_the_engine(frames, port, packs, log) == len(log.day)
 
 
 def port_bid(frames, index: int) -> str:

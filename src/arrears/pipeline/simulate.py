@@ -44,9 +44,17 @@ import polars as pl
 from arrears.adapters.portfolio.schema import PortfolioFrames
 from arrears.adapters.portfolio.synthetic import DEFAULT_TRANSITIONS, TransitionMatrix
 from arrears.domain.compliance.check import HolidayLookup, allowed_window
+from arrears.domain.compliance.engine import SUPPORT_CHANNELS
 from arrears.domain.compliance.packs import CHANNELS, Rule, RulePack
 from arrears.domain.money import MINOR_UNITS
-from arrears.domain.strategy import STRATEGY_FLAGS, Segment, Strategy, Treatment, arm_slot
+from arrears.domain.strategy import (
+    STRATEGY_FLAGS,
+    TREATMENT_PURPOSE,
+    Segment,
+    Strategy,
+    Treatment,
+    arm_slot,
+)
 from arrears.pipeline.assess import assess_portfolio
 from arrears.pipeline.capacity import ANSWER_RATE, CALL_MINUTES, REFERENCE_PER_USD
 
@@ -334,7 +342,8 @@ class _GateSpec:
     start: datetime | None
     end: datetime | None
     window_rules: str
-    holds: list[tuple[str, int, int, bool]]  # rule id, flag mask, until mask, allows collection
+    # rule id, flag mask, until mask, allows collection, allows support (by letter or e-mail)
+    holds: list[tuple[str, int, int, bool, bool]]
     opt_out: str  # rule id or ""
     lawyer: list[tuple[str, int]]
     party_block: str
@@ -397,6 +406,7 @@ def _gate_spec(
                     _flag_mask(r.flags),
                     _flag_mask(r.until_flags),
                     "collection" in r.allow_purposes,
+                    "support" in r.allow_purposes,
                 )
             )
         elif r.type == "channel_opt_out":
@@ -428,6 +438,7 @@ class _Segments:
     cadence: I64
     plan_offer: BOOL
     table: I64  # (segments, max channels): channel index or -1
+    support: BOOL  # the path's contacts have purpose support (TREATMENT_PURPOSE)
 
 
 def _segment_table(strategy: Strategy) -> _Segments:
@@ -443,6 +454,7 @@ def _segment_table(strategy: Strategy) -> _Segments:
         np.array([s.cadence_days for s in segs], dtype=np.int64),
         np.array([s.treatment == Treatment.PLAN_OFFER for s in segs], dtype=np.bool_),
         table,
+        np.array([TREATMENT_PURPOSE.get(s.treatment) == "support" for s in segs], dtype=np.bool_),
     )
 
 
@@ -488,7 +500,8 @@ class ContactLog:
     """Every contact the simulated gate allowed (recorded only when asked: it is large).
 
     Columns (equal-length lists): ``day`` (0-based), ``account``, ``borrower`` (indices),
-    ``channel`` (name), ``at`` (UTC datetime), ``answered`` (bool; for a call a conversation).
+    ``channel`` (name), ``at`` (UTC datetime), ``answered`` (bool; for a call a conversation),
+    ``purpose`` (``support`` for a hardship review's letter or e-mail, else ``collection``).
     """
 
     day: list[int] = field(default_factory=list)
@@ -497,6 +510,7 @@ class ContactLog:
     channel: list[str] = field(default_factory=list)
     at: list[datetime] = field(default_factory=list)
     answered: list[bool] = field(default_factory=list)
+    purpose: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -910,9 +924,12 @@ def simulate_strategy(
                         blocked[rid] += k
                         ok[hit] = False
 
-                for rid, fm, um, allows in spec.holds:
+                # a hardship review's letter or e-mail is support, as in the daily plan
+                support = segs.support[a_seg[sub]] & (CHANNELS[ch] in SUPPORT_CHANNELS)
+                for rid, fm, um, allows, allows_support in spec.holds:
                     if not allows and fm:
-                        block(((fl & fm) != 0) & ((fl & um) == 0), rid)
+                        held = ((fl & fm) != 0) & ((fl & um) == 0)
+                        block(held & ~support if allows_support else held, rid)
                 if spec.opt_out:
                     block(port.b_opt_out[bor, ch], spec.opt_out)
                 for rid, fm in spec.lawyer:
@@ -1021,6 +1038,10 @@ def simulate_strategy(
             log.channel.extend(CHANNELS[int(c)] for c in m_ch)
             log.at.extend(datetime.fromtimestamp(int(s), tz=UTC) for s in at_sec[made])
             log.answered.extend(answered.tolist())
+            support = segs.support[m_seg] & np.isin(
+                m_ch, [_CH[c] for c in SUPPORT_CHANNELS if c in _CH]
+            )
+            log.purpose.extend("support" if x else "collection" for x in support.tolist())
 
     roll = np.zeros((8, 8))
     for before, after in itertools.pairwise(snapshots):
