@@ -52,5 +52,6 @@ def set_borrower_cell(folder: Path, borrower_id: str, column: str, value: str) -
 
 
 def channel_line(explained: str, channel: str) -> str:
-    """The line of ``arrears explain`` output about ``channel``."""
-    return next(x for x in explained.splitlines() if x.strip().startswith(f"{channel} "))
+    """The line of ``arrears explain`` output about ``channel`` (indented two spaces: reasons
+    are indented further, and their wrapped continuations not at all)."""
+    return next(x for x in explained.splitlines() if x.startswith(f"  {channel} "))

@@ -411,7 +411,14 @@ def borrower_state(
             lender_jurisdictions=handle.lender_jurisdictions,
         )
     if state is None:
-        raise LookupError(f"no borrower {borrower_id!r} in the ledger (import a portfolio first)")
+        with handle.engine.connect() as conn:
+            some = gate_repo.some_borrower_ids(conn, 3)
+        hint = (
+            f"ids there look like {', '.join(repr(b) for b in some)}"
+            if some
+            else "it is empty: import a portfolio first"
+        )
+        raise LookupError(f"no borrower {borrower_id!r} in the ledger ({hint})")
     return state, history
 
 

@@ -112,7 +112,10 @@ def test_attempts_outcomes_verify_and_replay(env: str) -> None:
     [
         (["explain", "B1", "--at", "2026-12-01T10:00:00"], "no UTC offset"),
         (["explain", "B1", "--at", "tomorrow"], "ISO 8601"),
-        (["explain", "NOBODY", "--at", AT], "no borrower 'NOBODY'"),
+        (
+            ["explain", "NOBODY", "--at", AT],
+            "no borrower 'NOBODY' in the ledger (ids there look like 'B1'",
+        ),
         (["contact", "attempt", "B1", "--channel", "pigeon", "--at", AT], "pigeon"),
         (["contact", "attempt", "NOBODY", "--channel", "sms", "--at", AT], "no borrower"),
         (["contact", "outcome", "77", "--outcome", "rpc"], "no reservation with id 77"),

@@ -91,6 +91,15 @@ def test_ALL_HOLD_VULNERABLE():
         for channel in ("call", "sms", "visit"):
             d = decide(attempt(NOON, channel, purpose="support"), b)
             assert d.rule_ids[:1] == ("ALL.HOLD.VULNERABLE",), (channel, d.rule_ids)
+            assert (
+                f"support by {channel} not allowed (support goes by letter or email only)"
+                in (d.reasons[0])
+            )
+        d = decide(attempt(NOON, "call"), b)
+        assert (
+            "collection not allowed (allowed: validation_notice, legal_notice, support (by"
+            in (d.reasons[0])
+        )
     # ... but through no other: cease communication still stops it
     ceased = borrower("GB", flags=frozenset({"vulnerable", "cease_communication"}))
     d = decide(attempt(NOON, "letter", purpose="support"), ceased)

@@ -63,7 +63,7 @@ def _date(text: str, option: str) -> date:
 
 def _when(at: datetime | None, zone: str | None) -> str:
     if at is None:
-        return "not within 60 days / never"
+        return "not within 60 days (a hold or an opt-out does not lift by itself)"
     text = f"{at:%Y-%m-%d %H:%M}Z"
     if zone:
         from zoneinfo import ZoneInfo

@@ -561,6 +561,14 @@ def load_borrower_state(
     )
 
 
+def some_borrower_ids(conn: Connection, n: int) -> list[str]:
+    """Up to ``n`` borrower ids of the ledger, smallest first (for error hints)."""
+    ids = conn.execute(
+        sa.select(borrowers.c.borrower_id).order_by(borrowers.c.borrower_id).limit(n)
+    ).scalars()
+    return [str(b) for b in ids]
+
+
 def account_owner(conn: Connection, account_id: str) -> str | None:
     """The borrower id of ``account_id`` in the ledger's ``accounts``, or None."""
     return conn.execute(

@@ -395,12 +395,19 @@ def static_block(rule: Rule, attempt: Attempt, borrower: BorrowerState) -> str |
         )
         if not held or set(rule.until_flags) & borrower.flags or purpose_allowed:
             return None
-        allowed = ", ".join(rule.allow_purposes) or "nothing"
-        if "support" in rule.allow_purposes:
-            allowed += f" (support by {' or '.join(SUPPORT_CHANNELS)} only)"
         until = f" until {' or '.join(rule.until_flags)}" if rule.until_flags else ""
+        support_by = " or ".join(SUPPORT_CHANNELS)
+        if attempt.purpose == "support" and "support" in rule.allow_purposes:
+            return (
+                f"hold for {', '.join(held)}{until}: support by {attempt.channel} not allowed "
+                f"(support goes by {support_by} only)"
+            )
+        allowed = ", ".join(
+            f"support (by {support_by})" if p == "support" else p for p in rule.allow_purposes
+        )
         return (
-            f"hold for {', '.join(held)}{until}: {attempt.purpose} not allowed (allowed: {allowed})"
+            f"hold for {', '.join(held)}{until}: {attempt.purpose} not allowed "
+            f"(allowed: {allowed or 'nothing'})"
         )
     if rule.type == "channel_opt_out":
         return (
