@@ -276,8 +276,14 @@ def test_bad_date_is_an_error_not_a_traceback(tmp_path):
 
 
 def test_rules_list_and_show():
-    r = runner.invoke(app, ["rules", "list"])
+    r = runner.invoke(app, ["rules", "list"], env={"COLUMNS": "80"})
     assert r.exit_code == 0 and "IE.DAYS.S46" in r.output
+    # every id whole (it is what `rules show` takes), even on an 80-column terminal
+    from arrears.adapters.rulepacks import load_packs
+
+    for pack in load_packs(REPO / "rules"):
+        for rule in pack.rules:
+            assert f" {rule.id} " in r.output, rule.id
     r = runner.invoke(app, ["rules", "show", "US.HOURS.INCONVENIENT"])
     assert r.exit_code == 0 and "1006.6" in r.output and "08:00-21:00" in r.output
     r = runner.invoke(app, ["rules", "show", "NOPE"])

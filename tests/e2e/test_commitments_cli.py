@@ -259,7 +259,7 @@ BAD_INPUTS = [
     (["ptp", "add", "{acc}", "--amount", "10", "--due", "2026-02-30"], "not a real date"),
     (
         ["ptp", "add", "{acc}", "--amount", "10", "--due", "2026-12-01", "--made-on", "2026-12-02"],
-        "due before it was made",
+        "before it was made",
     ),
     (
         ["ptp", "add", "{acc}", "--amount", "10", "--due", "2026-12-03", "--channel", "pigeon"],

@@ -116,7 +116,7 @@ def test_attempts_outcomes_verify_and_replay(env: str) -> None:
             ["explain", "NOBODY", "--at", AT],
             "no borrower 'NOBODY' in the ledger (ids there look like 'B1'",
         ),
-        (["contact", "attempt", "B1", "--channel", "pigeon", "--at", AT], "pigeon"),
+        (["contact", "attempt", "B1", "--channel", "pigeon", "--at", AT], "--channel: 'pigeon'"),
         (["contact", "attempt", "NOBODY", "--channel", "sms", "--at", AT], "no borrower"),
         (["contact", "outcome", "77", "--outcome", "rpc"], "no reservation with id 77"),
         (["contact", "outcome", "1", "--outcome", "yelled"], "unknown outcome"),

@@ -221,6 +221,13 @@ def audit_verify(
     raise typer.Exit(EXIT_BLOCKED)
 
 
+#: Attempt fields and the ``contact attempt`` options that set them (for error messages).
+_ATTEMPT_OPTIONS = {
+    "channel": "--channel", "party": "--party", "purpose": "--purpose", "agency_id": "--agency",
+    "staff_count": "--staff", "number": "--number", "account_id": "--account",
+}  # fmt: skip
+
+
 @contact_app.command("attempt")
 def contact_attempt(
     borrower_id: Annotated[str, typer.Argument(help="Borrower id in the ledger")],
@@ -257,7 +264,11 @@ def contact_attempt(
             number=number,
         )
     except ValueError as exc:
-        _fail(str(exc))
+        # "Attempt.channel: 'fax' is not one of [...]" -> "--channel: 'fax' is not one of [...]"
+        text = str(exc)
+        for field, option in _ATTEMPT_OPTIONS.items():
+            text = text.replace(f"Attempt.{field}:", f"{option}:")
+        _fail(text)
         return
     settings = load_settings()
     try:

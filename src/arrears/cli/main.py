@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -99,8 +100,14 @@ def _print_result(result: DailyResult) -> None:
     t.add_row("in arrears (decisions)", f"{s['accounts_in_arrears']:,}")
     if s.get("accounts_nothing_due"):
         t.add_row("  of which nothing owed", f"{s['accounts_nothing_due']:,} (no action)")
-    t.add_row("arrears amount", ", ".join(f"{v} {k}" for k, v in s["arrears_amount"].items()))
+    t.add_row(
+        "arrears amount",
+        ", ".join(f"{Decimal(v):,} {k}" for k, v in s["arrears_amount"].items()),
+    )
     t.add_row("planned contacts", f"{s['contacts_planned']:,}")
+    unplaced = (s.get("capacity") or {}).get("calls_not_placed", 0)
+    if unplaced:
+        t.add_row("  calls with no agent slot", f"{unplaced:,} (see capacity in summary.json)")
     t.add_row("blocked contacts", f"{s['contacts_blocked']:,}")
     t.add_row("model", s["model"]["version"])
     t.add_row("rule packs", ", ".join(s["rule_packs"]))
@@ -277,8 +284,9 @@ def rules_list() -> None:
     except RulePackError as exc:
         _fail(f"rule pack refused: {exc}")
     t = Table()
-    for col in ("rule", "pack", "kind", "type", "source"):
-        t.add_column(col)
+    t.add_column("rule", no_wrap=True)  # the id is what `rules show` takes: never cut it
+    for col in ("pack", "kind", "type", "source"):
+        t.add_column(col, overflow="fold")  # wrapped, never cut with an ellipsis
     for p in packs:
         for r in p.rules:
             t.add_row(r.id, p.ref, r.kind.value, r.type, str(r.source))

@@ -1064,9 +1064,12 @@ class PromiseToPay:
 
     def __post_init__(self) -> None:
         if self.amount_minor <= 0:
-            raise PlanError(f"promise {self.promise_id}: amount must be > 0")
+            raise PlanError(f"promise on account {self.account_id}: amount must be > 0")
         if self.due_on < self.made_on:
-            raise PlanError(f"promise {self.promise_id}: due before it was made")
+            raise PlanError(
+                f"promise on account {self.account_id}: due {self.due_on.isoformat()}, before "
+                f"it was made ({self.made_on.isoformat()})"
+            )
 
 
 @dataclass(frozen=True, slots=True)
