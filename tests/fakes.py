@@ -47,7 +47,13 @@ class FakeContacts:
         rows += [p for b, p in self.store.imported if b == borrower_id and since <= p.at < until]
         return sorted(rows, key=lambda p: p.at)
 
-    def reserve(self, attempt: Attempt, reserved_at: datetime, decision_audit_seq: int) -> int:
+    def reserve(
+        self,
+        attempt: Attempt,
+        reserved_at: datetime,
+        decision_audit_seq: int,
+        keep_recording_until: datetime | None = None,
+    ) -> int:
         rid = len(self.store.reservations) + 1
         self.store.reservations[rid] = Reservation(
             rid,
@@ -63,6 +69,7 @@ class FakeContacts:
             None,
             False,
             decision_audit_seq,
+            keep_recording_until,
         )
         return rid
 
@@ -76,11 +83,22 @@ class FakeContacts:
         outcome: str | None,
         conversation: bool,
         completed_at: datetime,
+        recording_ref: str | None = None,
     ) -> None:
         r = self.store.reservations[reservation_id]
         self.store.reservations[reservation_id] = replace(
-            r, status=status, outcome=outcome, conversation=conversation
+            r,
+            status=status,
+            outcome=outcome,
+            conversation=conversation,
+            recording_ref=recording_ref,
         )
+
+    def set_recording(self, reservation_id: int, recording_ref: str) -> None:
+        r = self.store.reservations[reservation_id]
+        if r.status != "completed" or r.recording_ref:
+            raise LookupError(f"reservation {reservation_id}: no")
+        self.store.reservations[reservation_id] = replace(r, recording_ref=recording_ref)
 
 
 class FakeAudit:
@@ -136,10 +154,16 @@ class FakeGateUnitOfWork:
         return self.contacts.history(borrower_id, since, until)
 
     def commit_decision(
-        self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
+        self,
+        attempt: Attempt,
+        payload: str,
+        at: datetime,
+        *,
+        reserve: bool,
+        keep_recording_until: datetime | None = None,
     ) -> tuple[int, int | None]:
         seq = self.audit.append("decision", attempt.borrower_id, payload, at)
-        rid = self.contacts.reserve(attempt, at, seq) if reserve else None
+        rid = self.contacts.reserve(attempt, at, seq, keep_recording_until) if reserve else None
         self.commit()
         return seq, rid
 

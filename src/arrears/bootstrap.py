@@ -41,6 +41,8 @@ from arrears.domain.agents import Agent
 from arrears.domain.audit import AUDIT_CHAINS, AuditEntry, ChainReport, verify_chain
 from arrears.domain.compliance.engine import Attempt, BorrowerState, Decision, PastContact
 from arrears.domain.compliance.packs import CHANNELS, RulePack, RulePackError
+from arrears.domain.compliance.records import DutyRow, RecordingRegister
+from arrears.domain.compliance.records import recording_register as build_register
 from arrears.domain.money import MoneyError, format_minor, parse_minor
 from arrears.domain.plans import (
     DEFAULT_OFFER_POLICY,
@@ -470,6 +472,23 @@ def explain_borrower(
         for c in channels
     ]
     return state, answers
+
+
+def recording_register(settings: Settings, as_of: datetime) -> RecordingRegister:
+    """The ledger's recording duties on ``as_of`` (``arrears audit recordings``)."""
+    engine = open_ledger(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = [
+                DutyRow(
+                    r["id"], r["borrower_id"], r["channel"], r["attempt_at"], r["status"],
+                    r["outcome"], r["keep_recording_until"], r["recording_ref"],
+                )
+                for r in gate_repo.recording_rows(conn)
+            ]  # fmt: skip
+    finally:
+        engine.dispose()
+    return build_register(rows, as_of)
 
 
 def verify_audit(settings: Settings, anchors: dict[int, str] | None = None) -> ChainReport:

@@ -73,7 +73,13 @@ def _stuck_worker(url: str, where: str, ready: Any) -> None:
     else:
 
         def write_then_hang(
-            self: SqlGateUnitOfWork, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
+            self: SqlGateUnitOfWork,
+            attempt: Attempt,
+            payload: str,
+            at: datetime,
+            *,
+            reserve: bool,
+            keep_recording_until: datetime | None = None,
         ) -> tuple[int, int | None]:
             seq = self.audit.append("decision", attempt.borrower_id, payload, at)
             self.contacts.reserve(attempt, at, seq)

@@ -350,3 +350,39 @@ def test_chain_of_formula_in_sql_matches_python(ledger_engine: Engine) -> None:
     with ledger_engine.connect() as conn:
         got = [conn.execute(sa.text(sql), {"b": b}).scalar_one() for b in ids]
     assert got == [chain_of(b) for b in ids]
+
+
+def test_recording_duty_is_stored_with_the_reservation_and_the_recording_later(
+    ledger_engine: Engine,
+) -> None:
+    """TW.RECORDING.RETENTION through the real adapter (on PostgreSQL its one-round-trip
+    decision statement): keep-until set at reservation, the reference taken later, the
+    register reads both."""
+    from pathlib import Path
+
+    from arrears.adapters.db.gate_repo import recording_rows
+    from arrears.adapters.rulepacks import is_public_holiday, load_packs
+
+    seed_borrowers(ledger_engine, ["T1"], jurisdiction="TW")
+    packs = load_packs(Path(__file__).resolve().parents[2] / "rules")
+    noon = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 12:00 in Taipei
+    gate = ContactGate(
+        lambda: SqlGateUnitOfWork(ledger_engine), packs, is_public_holiday, FixedClock(noon)
+    )
+    tw = BorrowerState("T1", "TW", "Asia/Taipei")
+    call = gate.attempt(Attempt("T1", "A1", "call", noon), tw).reservation_id
+    sms = gate.attempt(Attempt("T1", "A1", "sms", noon), tw).reservation_id
+    assert call is not None and sms is not None
+    gate.record_outcome(call, "rpc", conversation=True)
+    with ledger_engine.connect() as conn:
+        (row,) = recording_rows(conn)  # the SMS has no duty
+    assert (row["id"], row["keep_recording_until"], row["recording_ref"]) == (
+        call,
+        datetime(2027, 6, 1, 4, 0, tzinfo=UTC),
+        None,
+    )
+    gate.attach_recording(call, "rec-0001")
+    with ledger_engine.connect() as conn:
+        (row,) = recording_rows(conn)
+    assert row["recording_ref"] == "rec-0001"
+    assert verify(ledger_engine).ok

@@ -8,7 +8,7 @@ attempt``, allowed; for ``audit verify``, the chain is intact), 1 blocked / chai
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ from arrears.config import load_settings
 from arrears.domain.audit import AuditHeadMissing
 from arrears.domain.compliance.engine import Attempt, Decision
 from arrears.domain.compliance.packs import RulePackError
+from arrears.domain.compliance.records import DutyRow
 from arrears.services.gate import OUTCOMES, GateError
 
 EXIT_BLOCKED = 1
@@ -221,6 +222,67 @@ def audit_verify(
     raise typer.Exit(EXIT_BLOCKED)
 
 
+@audit_app.command("recordings")
+def audit_recordings(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Instant, ISO 8601 with offset (default: now)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Recording duties (rules of type record_keeping, e.g. TW.RECORDING.RETENTION): contacts
+    that reached someone without a recording reference (exit 1 when any), and recordings
+    whose keeping period has ended (they may be deleted)."""
+    when = _instant(as_of, "--as-of")
+    reg = bootstrap.recording_register(load_settings(), when)
+    if as_json:
+
+        def row(r: DutyRow) -> dict[str, Any]:
+            return {
+                "reservation_id": r.reservation_id,
+                "borrower_id": r.borrower_id,
+                "channel": r.channel,
+                "attempt_at": r.attempt_at.isoformat(),
+                "outcome": r.outcome,
+                "keep_until": r.keep_until.isoformat(),
+                "recording_ref": r.recording_ref,
+            }
+
+        out.print_json(
+            data={
+                "as_of": reg.as_of.isoformat(),
+                "duties": reg.duties,
+                "reached": reg.reached,
+                "recorded": reg.recorded,
+                "open": reg.open,
+                "missing": [row(r) for r in reg.missing],
+                "expired": [row(r) for r in reg.expired],
+            }
+        )
+    else:
+        out.print(
+            f"recording duties on {_when(when, None)}: {reg.duties:,} contacts; "
+            f"{reg.reached:,} reached someone, {reg.recorded:,} with a recording, "
+            f"{len(reg.missing):,} without; {reg.open:,} not yet made; "
+            f"{len(reg.expired):,} recording(s) past their keeping period (may be deleted)",
+            highlight=False,
+        )
+        for title, rows in (("missing a recording", reg.missing), ("may be deleted", reg.expired)):
+            if not rows:
+                continue
+            t = Table(title=title)
+            for col in ("reservation", "borrower", "channel", "at", "outcome", "keep until"):
+                t.add_column(col)
+            for r in rows:
+                t.add_row(
+                    str(r.reservation_id), escape(r.borrower_id), r.channel,
+                    f"{r.attempt_at:%Y-%m-%d %H:%M}Z", r.outcome or "",
+                    f"{r.keep_until:%Y-%m-%d %H:%M}Z",
+                )  # fmt: skip
+            out.print(t)
+    if reg.missing:
+        raise typer.Exit(EXIT_BLOCKED)
+
+
 #: Attempt fields and the ``contact attempt`` options that set them (for error messages).
 _ATTEMPT_OPTIONS = {
     "channel": "--channel", "party": "--party", "purpose": "--purpose", "agency_id": "--agency",
@@ -292,16 +354,37 @@ def contact_outcome(
     conversation: Annotated[
         bool, typer.Option(help="A telephone conversation about the debt took place")
     ] = False,
+    recording: Annotated[
+        str | None,
+        typer.Option(help="Reference of the call's recording (where a rule says keep it)"),
+    ] = None,
 ) -> None:
     """Record the outcome of a reserved contact (audited)."""
     settings = load_settings()
     try:
         with bootstrap.open_gate(settings) as handle:
-            seq = handle.gate.record_outcome(reservation_id, outcome, conversation)
+            seq = handle.gate.record_outcome(reservation_id, outcome, conversation, recording)
     except (GateError, RulePackError, AuditHeadMissing) as exc:
         _fail(str(exc))
         return
     out.print(f"reservation {reservation_id}: {outcome} recorded (audit entry {seq})")
+
+
+@contact_app.command("recording")
+def contact_recording(
+    reservation_id: Annotated[int, typer.Argument(help="Reservation id of a completed contact")],
+    ref: Annotated[str, typer.Option("--ref", help="Reference of the recording")],
+) -> None:
+    """Attach the recording of a contact whose outcome is already recorded (audited; never
+    replaces one)."""
+    settings = load_settings()
+    try:
+        with bootstrap.open_gate(settings) as handle:
+            seq = handle.gate.attach_recording(reservation_id, ref)
+    except (GateError, RulePackError, AuditHeadMissing) as exc:
+        _fail(str(exc))
+        return
+    out.print(f"reservation {reservation_id}: recording {ref.strip()} attached (audit entry {seq})")
 
 
 @contact_app.command("cancel")

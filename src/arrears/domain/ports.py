@@ -48,6 +48,10 @@ class Reservation:
         A telephone conversation about the debt took place.
     decision_audit_seq : int
         Audit entry of the decision that allowed it.
+    keep_recording_until : datetime or None
+        Until when its recording must be kept (a ``record_keeping`` rule applies), else None.
+    recording_ref : str or None
+        Reference of the recording, given with the outcome.
     """
 
     id: int
@@ -63,6 +67,8 @@ class Reservation:
     outcome: str | None
     conversation: bool
     decision_audit_seq: int
+    keep_recording_until: datetime | None = None
+    recording_ref: str | None = None
 
 
 class ContactLedgerRepo(Protocol):
@@ -73,7 +79,13 @@ class ContactLedgerRepo(Protocol):
         ledger rows plus imported outbound contact history (cancelled rows excluded)."""
         ...
 
-    def reserve(self, attempt: Attempt, reserved_at: datetime, decision_audit_seq: int) -> int:
+    def reserve(
+        self,
+        attempt: Attempt,
+        reserved_at: datetime,
+        decision_audit_seq: int,
+        keep_recording_until: datetime | None = None,
+    ) -> int:
         """Insert a ``reserved`` row for ``attempt``; return its id."""
         ...
 
@@ -88,8 +100,16 @@ class ContactLedgerRepo(Protocol):
         outcome: str | None,
         conversation: bool,
         completed_at: datetime,
+        recording_ref: str | None = None,
     ) -> None:
-        """Set the final status (``completed`` or ``cancelled``) and outcome of a reservation."""
+        """Set the final status (``completed`` or ``cancelled``), outcome and recording
+        reference of a reservation."""
+        ...
+
+    def set_recording(self, reservation_id: int, recording_ref: str) -> None:
+        """Give a completed contact without one its recording reference.
+
+        Raises ``LookupError`` if the row is not completed or already has a reference."""
         ...
 
 
@@ -150,10 +170,16 @@ class GateUnitOfWork(Protocol):
         ...
 
     def commit_decision(
-        self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
+        self,
+        attempt: Attempt,
+        payload: str,
+        at: datetime,
+        *,
+        reserve: bool,
+        keep_recording_until: datetime | None = None,
     ) -> tuple[int, int | None]:
-        """Append the decision entry and, when ``reserve``, the reservation pointing at it;
-        then commit.
+        """Append the decision entry and, when ``reserve``, the reservation pointing at it
+        (with ``keep_recording_until``); then commit.
 
         Equivalent to ``audit.append("decision", ...)``, ``contacts.reserve(...)`` and
         :meth:`commit`; an adapter may do all of it in one round trip, to keep the audit

@@ -37,6 +37,7 @@ from arrears.domain.compliance.engine import (
     evaluate,
 )
 from arrears.domain.compliance.packs import RulePack
+from arrears.domain.compliance.records import recording_duty
 from arrears.domain.ports import Clock, GateUnitOfWork, OutboundChannel, Reservation
 
 #: Outcomes a reservation can be completed with.
@@ -254,7 +255,14 @@ class ContactGate:
             decision = evaluate(attempt, history, borrower, self.packs, self._is_holiday)
             now = self._clock.now()
             payload = decision_payload(attempt, borrower, decision)
-            seq, rid = uow.commit_decision(attempt, payload, now, reserve=decision.allowed)
+            duty = recording_duty(attempt, borrower, self.packs) if decision.allowed else None
+            seq, rid = uow.commit_decision(
+                attempt,
+                payload,
+                now,
+                reserve=decision.allowed,
+                keep_recording_until=duty.keep_until if duty else None,
+            )
         return GateResult(decision, rid, seq)
 
     def explain(
@@ -270,15 +278,23 @@ class ContactGate:
                 borrower_id, around - self._lookback, around + self._lookback
             )
 
-    def record_outcome(self, reservation_id: int, outcome: str, conversation: bool = False) -> int:
-        """Complete a reservation with its outcome; audit it. Returns the audit seq.
+    def record_outcome(
+        self,
+        reservation_id: int,
+        outcome: str,
+        conversation: bool = False,
+        recording_ref: str | None = None,
+    ) -> int:
+        """Complete a reservation with its outcome (and the reference of its recording, when
+        one was made); audit it. Returns the audit seq.
 
         Raises
         ------
         GateError
             For an unknown outcome, an unknown reservation, one already completed or
-            cancelled, or ``conversation`` with an outcome where nobody was reached
-            (:data:`NO_CONVERSATION_OUTCOMES`) or on a channel other than a call or a visit.
+            cancelled, ``conversation`` with an outcome where nobody was reached
+            (:data:`NO_CONVERSATION_OUTCOMES`) or on a channel other than a call or a visit, or
+            a recording reference that is blank or longer than 200 characters.
         """
         if outcome not in OUTCOMES:
             raise GateError(f"unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
@@ -286,7 +302,60 @@ class ContactGate:
             raise GateError(
                 f"outcome {outcome!r} means nobody was reached: it cannot be a conversation"
             )
-        return self._close(reservation_id, "completed", outcome, conversation)
+        if recording_ref is not None and not 0 < len(recording_ref.strip()) <= 200:
+            raise GateError("a recording reference must be 1 to 200 characters")
+        return self._close(
+            reservation_id, "completed", outcome, conversation, recording_ref=recording_ref
+        )
+
+    def attach_recording(self, reservation_id: int, recording_ref: str) -> int:
+        """Give a completed contact the reference of its recording (recordings often arrive
+        after the outcome is recorded); audit it as an ``outcome`` entry. Returns the audit
+        seq.
+
+        Raises
+        ------
+        GateError
+            For a blank or over-long reference, an unknown reservation, one not completed
+            (record its outcome with the reference instead), or one that already has a
+            recording (a reference is never replaced).
+        """
+        ref = recording_ref.strip()
+        if not 0 < len(ref) <= 200:
+            raise GateError("a recording reference must be 1 to 200 characters")
+        with self._uow_factory() as uow:
+            found = uow.contacts.get(reservation_id)
+            if found is None:
+                raise GateError(f"no reservation with id {reservation_id}")
+            uow.lock_borrower(found.borrower_id)
+            current = uow.contacts.get(reservation_id)
+            assert current is not None
+            if current.status != "completed":
+                raise GateError(
+                    f"reservation {reservation_id} is {current.status}: record its outcome "
+                    "first (with --recording)"
+                )
+            if current.recording_ref:
+                raise GateError(
+                    f"reservation {reservation_id} already has recording "
+                    f"{current.recording_ref!r}: a reference is never replaced"
+                )
+            uow.contacts.set_recording(reservation_id, ref)
+            payload = {
+                "reservation_id": reservation_id,
+                "decision_audit_seq": current.decision_audit_seq,
+                "status": "completed",
+                "outcome": current.outcome,
+                "channel": current.channel,
+                "attempt_at": _t(current.attempt_at),
+                "recording_ref": ref,
+                "recording_attached": True,
+            }
+            seq = uow.audit.append(
+                "outcome", current.borrower_id, canonical_json(payload), self._clock.now()
+            )
+            uow.commit()
+        return seq
 
     def cancel(self, reservation_id: int, reason: str) -> int:
         """Cancel a reservation that was never used (it stops counting); audit it.
@@ -306,6 +375,7 @@ class ContactGate:
         outcome: str | None,
         conversation: bool,
         reason: str = "",
+        recording_ref: str | None = None,
     ) -> int:
         with self._uow_factory() as uow:
             found = uow.contacts.get(reservation_id)
@@ -329,7 +399,9 @@ class ContactGate:
                     f"reservation {reservation_id} is a {current.channel}: a conversation takes "
                     "a call or a visit"
                 )
-            uow.contacts.complete(reservation_id, status, outcome, conversation, now)
+            uow.contacts.complete(
+                reservation_id, status, outcome, conversation, now, recording_ref=recording_ref
+            )
             payload: dict[str, Any] = {
                 "reservation_id": reservation_id,
                 "decision_audit_seq": current.decision_audit_seq,
@@ -341,6 +413,8 @@ class ContactGate:
             }
             if reason:
                 payload["reason"] = reason
+            if recording_ref is not None:
+                payload["recording_ref"] = recording_ref
             seq = uow.audit.append("outcome", current.borrower_id, canonical_json(payload), now)
             uow.commit()
         return seq

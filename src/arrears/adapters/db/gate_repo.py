@@ -102,16 +102,18 @@ _PG_DECIDE = sa.text(
     ), r AS (
         INSERT INTO contact_ledger (borrower_id, account_id, channel, party, purpose,
             agency_id, number, attempt_at, status, outcome, conversation, reserved_at,
-            completed_at, decision_audit_seq)
+            completed_at, decision_audit_seq, keep_recording_until)
         SELECT :borrower_id, :account_id, :channel, :party, :purpose, :agency_id, :number,
-            :attempt_at, 'reserved', NULL, false, :at, NULL, a.seq
+            :attempt_at, 'reserved', NULL, false, :at, NULL, a.seq, :keep_recording_until
           FROM a WHERE CAST(:reserve AS boolean)
         RETURNING id
     )
     SELECT a.seq, (SELECT id FROM r) AS reservation_id FROM a
     """
 ).bindparams(
-    sa.bindparam("at", type_=UtcDateTime()), sa.bindparam("attempt_at", type_=UtcDateTime())
+    sa.bindparam("at", type_=UtcDateTime()),
+    sa.bindparam("attempt_at", type_=UtcDateTime()),
+    sa.bindparam("keep_recording_until", type_=UtcDateTime()),
 )
 
 
@@ -167,6 +169,7 @@ _COMPLETE = (
         outcome=sa.bindparam("new_outcome"),
         conversation=sa.bindparam("new_conversation", type_=sa.Boolean()),
         completed_at=sa.bindparam("done_at", type_=UtcDateTime()),
+        recording_ref=sa.bindparam("new_recording_ref"),
     )
 )
 _HEAD_OF = sa.select(audit_head.c.seq, audit_head.c.hash).where(
@@ -243,6 +246,8 @@ def _reservation(row: RowMapping) -> Reservation:
         outcome=row["outcome"],
         conversation=bool(row["conversation"]),
         decision_audit_seq=row["decision_audit_seq"],
+        keep_recording_until=row["keep_recording_until"],
+        recording_ref=row["recording_ref"],
     )
 
 
@@ -261,7 +266,13 @@ class SqlContactLedger:
         ).mappings()
         return sorted((_past(r) for r in rows), key=lambda p: p.at)
 
-    def reserve(self, attempt: Attempt, reserved_at: datetime, decision_audit_seq: int) -> int:
+    def reserve(
+        self,
+        attempt: Attempt,
+        reserved_at: datetime,
+        decision_audit_seq: int,
+        keep_recording_until: datetime | None = None,
+    ) -> int:
         """Insert a ``reserved`` row; return its id."""
         rid = self._conn.execute(
             _RESERVE,
@@ -280,6 +291,7 @@ class SqlContactLedger:
                 reserved_at=reserved_at,
                 completed_at=None,
                 decision_audit_seq=decision_audit_seq,
+                keep_recording_until=keep_recording_until,
             ),
         ).scalar_one()
         return int(rid)
@@ -296,8 +308,9 @@ class SqlContactLedger:
         outcome: str | None,
         conversation: bool,
         completed_at: datetime,
+        recording_ref: str | None = None,
     ) -> None:
-        """Close a ``reserved`` row.
+        """Close a ``reserved`` row (with the recording's reference, if any).
 
         Raises
         ------
@@ -312,10 +325,36 @@ class SqlContactLedger:
                 "new_outcome": outcome,
                 "new_conversation": conversation,
                 "done_at": completed_at,
+                "new_recording_ref": recording_ref,
             },
         )
         if res.rowcount != 1:
             raise LookupError(f"reservation {reservation_id} is not reserved")
+
+    def set_recording(self, reservation_id: int, recording_ref: str) -> None:
+        """Set the recording reference of a completed row that has none.
+
+        Raises
+        ------
+        LookupError
+            If the row is not completed or already has a reference.
+        """
+        res = self._conn.execute(_SET_RECORDING, {"rid": reservation_id, "ref": recording_ref})
+        if res.rowcount != 1:
+            raise LookupError(
+                f"reservation {reservation_id} is not a completed contact without a recording"
+            )
+
+
+_SET_RECORDING = (
+    contact_ledger.update()
+    .where(
+        contact_ledger.c.id == sa.bindparam("rid"),
+        contact_ledger.c.status == "completed",
+        contact_ledger.c.recording_ref.is_(None),
+    )
+    .values(recording_ref=sa.bindparam("ref"))
+)
 
 
 class SqlAuditLog:
@@ -461,7 +500,13 @@ class SqlGateUnitOfWork:
         return sorted((_past(dict(zip(names, r, strict=True))) for r in rows), key=lambda p: p.at)
 
     def commit_decision(
-        self, attempt: Attempt, payload: str, at: datetime, *, reserve: bool
+        self,
+        attempt: Attempt,
+        payload: str,
+        at: datetime,
+        *,
+        reserve: bool,
+        keep_recording_until: datetime | None = None,
     ) -> tuple[int, int | None]:
         """Append the decision and (when ``reserve``) its reservation, then commit; on
         PostgreSQL the chain-head lock, one statement and the COMMIT in one round trip, so the
@@ -477,12 +522,13 @@ class SqlGateUnitOfWork:
         conn = self.connection
         if conn.dialect.name != "postgresql":
             seq = self.audit.append("decision", attempt.borrower_id, payload, at)
-            rid = self.contacts.reserve(attempt, at, seq) if reserve else None
+            rid = self.contacts.reserve(attempt, at, seq, keep_recording_until) if reserve else None
             self.commit()
             return seq, rid
         pg = conn.connection.driver_connection
         assert pg is not None
         params = self._decide_params(attempt, payload, at, reserve)
+        params["keep_recording_until"] = keep_recording_until
         lock_cur, cur = pg.cursor(), pg.cursor()
         with pg.pipeline():
             lock_cur.execute(_PG_LOCK_CHAIN_SQL, {"chain": params["chain"]})
@@ -567,6 +613,21 @@ def some_borrower_ids(conn: Connection, n: int) -> list[str]:
         sa.select(borrowers.c.borrower_id).order_by(borrowers.c.borrower_id).limit(n)
     ).scalars()
     return [str(b) for b in ids]
+
+
+def recording_rows(conn: Connection) -> list[dict[str, Any]]:
+    """Contact-ledger rows with a recording duty (``keep_recording_until`` set), by id: ``id,
+    borrower_id, channel, attempt_at, status, outcome, keep_recording_until, recording_ref``."""
+    cl = contact_ledger.c
+    rows = conn.execute(
+        sa.select(
+            cl.id, cl.borrower_id, cl.channel, cl.attempt_at, cl.status, cl.outcome,
+            cl.keep_recording_until, cl.recording_ref,
+        )
+        .where(cl.keep_recording_until.is_not(None))
+        .order_by(cl.id)
+    ).mappings()  # fmt: skip
+    return [dict(r) for r in rows]
 
 
 def account_owner(conn: Connection, account_id: str) -> str | None:

@@ -233,6 +233,8 @@ contact_ledger = Table(
     Column("reserved_at", UtcDateTime(), nullable=False),
     Column("completed_at", UtcDateTime(), nullable=True),
     Column("decision_audit_seq", BigInteger, nullable=False),
+    Column("keep_recording_until", UtcDateTime(), nullable=True),  # migration 0009
+    Column("recording_ref", String(200), nullable=True),  # migration 0009
     CheckConstraint("status IN ('reserved', 'completed', 'cancelled')", name="status"),
     Index(None, "borrower_id", "attempt_at"),
 )

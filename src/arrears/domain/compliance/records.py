@@ -1,0 +1,148 @@
+"""Record-keeping duties of a contact: how long its recording must be kept.
+
+Rules of type ``record_keeping`` (e.g. ``TW.RECORDING.RETENTION``: Financial Supervisory
+Commission, Directions for Financial Institutions Outsourcing Collection of Receivables,
+"record collection calls and keep the recordings for at least six months") never decide
+whether a contact may be made. They say what must be kept once it is: the gate stores, on each
+reservation they cover, the instant until which its recording must be kept
+(:func:`recording_duty`), and ``arrears audit recordings`` lists the contacts that reached
+someone but have no recording reference, and the recordings whose keeping period has ended.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from arrears.domain.compliance.engine import Attempt, BorrowerState, applicable_packs
+from arrears.domain.compliance.packs import RulePack
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """``at`` plus ``months`` calendar months, the day clipped to the month's last day
+    (31 August + 6 months = 28 or 29 February), same wall time, in ``at``'s time zone.
+
+    Raises
+    ------
+    ValueError
+        For a naive ``at`` or ``months < 0``.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("add_months: at must be timezone-aware")
+    if months < 0:
+        raise ValueError(f"add_months: months must be >= 0, got {months}")
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    day = min(at.day, calendar.monthrange(year, month)[1])
+    return at.replace(year=year, month=month, day=day)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingDuty:
+    """What must be kept of one contact.
+
+    Attributes
+    ----------
+    rule_ids : tuple of str
+        The ``record_keeping`` rules that apply (sorted).
+    keep_until : datetime
+        UTC instant until which the recording must be kept: the contact's instant plus the
+        longest period of those rules, in calendar months of the borrower's local time (UTC
+        when the zone is unknown).
+    """
+
+    rule_ids: tuple[str, ...]
+    keep_until: datetime
+
+
+def recording_duty(
+    attempt: Attempt, borrower: BorrowerState, packs: Sequence[RulePack]
+) -> RecordingDuty | None:
+    """The recording duty of ``attempt`` under the packs that apply to ``borrower``, or None.
+
+    A rule applies when it is in force on the contact's UTC date and lists the contact's
+    channel (a rule without ``channels`` lists them all).
+    """
+    rules = [
+        r
+        for p in applicable_packs(borrower, packs)
+        for r in p.rules
+        if r.type == "record_keeping"
+        and r.months
+        and attempt.channel in r.channels
+        and r.in_force(attempt.at.astimezone(UTC).date())
+    ]
+    if not rules:
+        return None
+    months = max(r.months or 0 for r in rules)
+    zone: tzinfo = ZoneInfo(borrower.timezone) if borrower.timezone else UTC
+    local = attempt.at.astimezone(zone)
+    return RecordingDuty(
+        tuple(sorted({r.id for r in rules})), add_months(local, months).astimezone(UTC)
+    )
+
+
+#: Outcomes of a contact that reached someone: a recording of it is expected.
+REACHED_OUTCOMES = ("connected", "rpc", "ptp", "refused", "wrong_number")
+
+
+@dataclass(frozen=True, slots=True)
+class DutyRow:
+    """One contact-ledger row with a recording duty (``keep_until`` set at reservation)."""
+
+    reservation_id: int
+    borrower_id: str
+    channel: str
+    attempt_at: datetime
+    status: str
+    outcome: str | None
+    keep_until: datetime
+    recording_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingRegister:
+    """The state of the recording duties on ``as_of``.
+
+    Attributes
+    ----------
+    as_of : datetime
+        When the register was read (UTC).
+    duties : int
+        Contacts with a recording duty (every status).
+    reached : int
+        Completed with an outcome that reached someone (:data:`REACHED_OUTCOMES`).
+    recorded : int
+        Of those, with a recording reference.
+    missing : list of DutyRow
+        Reached someone, no recording reference: the duty is not met.
+    open : int
+        Still reserved (no outcome yet).
+    expired : list of DutyRow
+        With a recording whose keeping period ended before ``as_of``: it may be deleted.
+    """
+
+    as_of: datetime
+    duties: int
+    reached: int
+    recorded: int
+    missing: list[DutyRow]
+    open: int
+    expired: list[DutyRow]
+
+
+def recording_register(rows: Sequence[DutyRow], as_of: datetime) -> RecordingRegister:
+    """Sort the rows with a recording duty into met, missing, open and expired, on ``as_of``."""
+    reached = [r for r in rows if r.status == "completed" and r.outcome in REACHED_OUTCOMES]
+    return RecordingRegister(
+        as_of=as_of,
+        duties=len(rows),
+        reached=len(reached),
+        recorded=sum(1 for r in reached if r.recording_ref),
+        missing=[r for r in reached if not r.recording_ref],
+        open=sum(1 for r in rows if r.status == "reserved"),
+        expired=[r for r in rows if r.recording_ref and r.keep_until < as_of],
+    )
