@@ -114,3 +114,32 @@ def test_a_hardship_pause_gets_the_hardship_review_letter_only(
     assert mine and all(d["treatment"] == "hardship_review" for d in mine)
     planned = [c for c in read_csv(tmp_path / "after" / "contacts.csv") if c["borrower_id"] == who]
     assert planned and {(c["channel"], c["purpose"]) for c in planned} == {("letter", "support")}
+
+
+def test_consent_hours_given_per_channel_reach_the_gate_and_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = planned_ledger(tmp_path, monkeypatch)
+    pf = tmp_path / "pf"
+    call = next(c for c in before if c["channel"] == "call" and c["jurisdiction"] == "CN")
+    who = call["borrower_id"]
+    set_borrower_cell(pf, who, "consent_hours", "sms=07:00-24:00|call=10:00-12:00")
+    code, out = invoke("import", str(pf))
+    assert code == 0, out
+    late = f"{DAY}T22:30:00+08:00"
+    code, out = invoke("explain", who, "--at", late)
+    said = " ".join(out.split())
+    assert "agreed to sms hours 07:00-24:00" in said and "agreed to call hours 10:00-12:00" in said
+    assert channel_line(out, "sms").split() == ["sms", "allowed"]
+    assert "CN.HOURS.NIGHT" in channel_line(out, "wechat")  # no consent given for WeChat
+    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "after"))
+    rows = [
+        c for c in read_csv(tmp_path / "after" / "contacts.csv")
+        if c["borrower_id"] == who and c["channel"] == "call"
+    ]  # fmt: skip
+    assert rows and all(
+        (r["window_start"][11:16], r["window_end"][11:16]) == ("10:00", "12:00") for r in rows
+    )
+    set_borrower_cell(pf, who, "consent_hours", "visit=07:00-23:00")
+    r = runner.invoke(app, ["import", str(pf)])
+    assert r.exit_code == 2 and "no consent hours for visits" in r.output

@@ -367,3 +367,58 @@ def test_last_import_is_none_on_an_empty_ledger(ledger_engine: Engine) -> None:
     with ledger_engine.connect() as conn:
         assert ledger.last_import(conn) is None
         assert ledger.counts(conn) == EMPTY
+
+
+def test_migrations_0009_and_0010_keep_rows_and_foreign_keys(db_url: str) -> None:
+    """0010 rebuilds ``borrowers`` on SQLite (other tables point at it): rows and references
+    survive; per-channel consent fits after it, and a downgrade clears only what no longer
+    fits. 0009 adds the recording columns to a ledger that already has contacts."""
+    from alembic import command
+
+    cfg = alembic_config(db_url)
+    command.upgrade(cfg, "0008")
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            ledger.import_frames(
+                conn, small_portfolio(), sha256="a" * 64, source="t", imported_at=T0
+            )
+        with engine.begin() as conn:
+            n_borrowers = conn.execute(sa.text("SELECT count(*) FROM borrowers")).scalar()
+            first = conn.execute(sa.text("SELECT min(borrower_id) FROM borrowers")).scalar()
+            conn.execute(
+                sa.text(
+                    "UPDATE borrowers SET consent_hours = '07:00-22:00' WHERE borrower_id = :b"
+                ),
+                {"b": first},
+            )
+        command.upgrade(cfg, "head")
+        long_cell = "09:00-21:00|call=07:30-00:00|sms=08:00-22:00"
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM borrowers")).scalar() == n_borrowers
+            conn.execute(
+                sa.text("UPDATE borrowers SET consent_hours = :c WHERE borrower_id = :b"),
+                {"c": long_cell, "b": first},
+            )
+            if conn.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            # a reference to a missing borrower is still refused after the rebuild
+            with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO accounts (account_id, borrower_id, product, currency, "
+                        "opened_on, principal_minor, balance_minor) VALUES "
+                        "('X1', 'NOBODY', 'loan', 'USD', '2026-01-01', 1, 1)"
+                    )
+                )
+        command.downgrade(cfg, "0009")
+        with engine.connect() as conn:
+            cell = conn.execute(
+                sa.text("SELECT consent_hours FROM borrowers WHERE borrower_id = :b"), {"b": first}
+            ).scalar()
+            assert cell is None  # per-channel hours do not fit the old column
+            assert conn.execute(sa.text("SELECT count(*) FROM borrowers")).scalar() == n_borrowers
+        command.upgrade(cfg, "head")
+        assert current_revision(db_url) == ScriptDirectory.from_config(cfg).get_current_head()
+    finally:
+        engine.dispose()

@@ -41,7 +41,7 @@ import polars as pl
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from arrears.adapters.portfolio.schema import OUTCOMES, parse_hours
+from arrears.adapters.portfolio.schema import OUTCOMES, parse_consent
 from arrears.adapters.portfolio.synthetic import generate_portfolio
 from arrears.adapters.rulepacks import is_public_holiday, load_packs
 from arrears.domain.compliance.check import (
@@ -190,7 +190,8 @@ def check_agreement(
             r["timezone"] or None,
             flags=frozenset(f for f in flag_cols if r[f]),
             opted_out=frozenset(c for c in opted.split("|") if c),
-            consent_hours=parse_hours(r.get("consent_hours")),
+            consent_hours=parse_consent(r.get("consent_hours"))[0],
+            consent_by_channel=parse_consent(r.get("consent_hours"))[1],
             lender_jurisdictions=lender,
         )
     past_of = imported(history)
@@ -208,7 +209,7 @@ def check_agreement(
     for bid, _, account, _, channel in rows:
         b = states[bid]
         past = past_of.setdefault(bid, [])
-        consent = b.consent_hours if consent_applies("borrower", channel) else None
+        consent = b.consent_for(channel) if consent_applies("borrower", channel) else None
         w = time_window(day, b.jurisdiction, b.timezone, channel, packs, lender, consent)
         key = (account, channel)
         inside: list[datetime] = []
@@ -342,8 +343,21 @@ def borrower_spec(places: list[tuple[str, str | None]]) -> st.SearchStrategy:
             max_size=3,
         ),
         st.lists(history_item, max_size=8),
-        # hours the borrower agreed to (they replace the CN window): mostly none
-        st.sampled_from([None, None, None, "07:00-23:00", "06:30-00:00", "09:00-17:00"]),
+        # hours the borrower agreed to (they replace the CN window), for every channel or per
+        # channel (stored form: 24:00 written 00:00): mostly none
+        st.sampled_from(
+            [
+                None,
+                None,
+                None,
+                "07:00-23:00",
+                "06:30-00:00",
+                "09:00-17:00",
+                "call=07:00-23:00",
+                "sms=06:30-00:00|call=09:00-17:00",
+                "09:00-17:00|call=07:00-23:00|email=06:00-00:00",
+            ]
+        ),
     )
 
 
@@ -511,6 +525,28 @@ def test_a_conversation_and_the_caps_reach_the_plan():
     assert ids[("B02A0", "email")] == "ALL.HOLD.DISPUTE"
     assert ("B03A0", "call") in got
     assert ids[("B03A1", "sms")] == "US-MA.ROLLING.2IN7"
+
+
+def test_consent_hours_per_channel_reach_the_plan():
+    """CN consent given per channel: the call keeps to the hours agreed for calls, the SMS to
+    those for SMS, and a channel with no entry to the hours for every channel."""
+    day = date(2026, 12, 1)
+    sh = ZoneInfo("Asia/Shanghai")
+    specs = [
+        (
+            ("CN", "Asia/Shanghai"), (), (), [(100, ["call", "sms", "email"])], [],
+            "07:30-21:00|call=09:00-17:00|sms=06:30-00:00",
+        ),
+    ]  # fmt: skip
+    decisions, borrowers, history = build(day, specs)
+    check_agreement(day, decisions, borrowers, history)
+    contacts, _ = plan_contacts(decisions, borrowers, history, day, PACKS, is_public_holiday)
+    got = {r["channel"]: r for r in contacts.iter_rows(named=True)}
+    assert got["call"]["_end_utc"] == datetime(2026, 12, 1, 17, tzinfo=sh).astimezone(UTC)
+    # the planner's own SMS and e-mail windows (10:00-19:00, 09:00-18:00) lie inside the
+    # hours agreed for them; without consent CN's 08:00-22:00 would apply to all three
+    assert got["sms"]["_end_utc"] == datetime(2026, 12, 1, 19, tzinfo=sh).astimezone(UTC)
+    assert got["email"]["_end_utc"] == datetime(2026, 12, 1, 18, tzinfo=sh).astimezone(UTC)
 
 
 # --- unusual packs: every parameter the shipped packs leave at one value ----------------------

@@ -182,3 +182,39 @@ def test_is_unreachable(outcomes: list[str], expected: bool) -> None:
         PastContact(NOW + timedelta(hours=i), "call", "A1", o) for i, o in enumerate(outcomes)
     ]
     assert is_unreachable(history) is expected
+
+
+def test_borrower_state_round_trips_through_the_audit_payload_with_per_channel_consent() -> None:
+    from datetime import time
+
+    b = BorrowerState(
+        "B1", "CN", "Asia/Shanghai",
+        consent_hours=(time(8), time(21)),
+        consent_by_channel=(("sms", time(7), time(0)), ("call", time(9), time(17))),
+    )  # fmt: skip
+    d = borrower_to_dict(b)
+    assert d["consent_by_channel"] == [["sms", "07:00", "00:00"], ["call", "09:00", "17:00"]]
+    assert borrower_from_dict(json.loads(json.dumps(d))) == b
+    # a state without per-channel hours keeps the payload of before (replay of old entries)
+    assert "consent_by_channel" not in borrower_to_dict(BorrowerState("B1", "CN", None))
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ((("visit", "08:00", "22:00"),), "statutory hours"),
+        ((("sms", "08:00", "22:00"), ("sms", "09:00", "21:00")), "given twice"),
+        ((("fax", "08:00", "22:00"),), "not one of"),
+        ((("sms", "22:00", "08:00"),), "start before"),
+    ],
+)
+def test_bad_per_channel_consent_is_refused(entries, message) -> None:
+    from datetime import time
+
+    with pytest.raises(ValueError, match=message):
+        BorrowerState(
+            "B1", "CN", None,
+            consent_by_channel=tuple(
+                (c, time.fromisoformat(a), time.fromisoformat(b)) for c, a, b in entries
+            ),
+        )  # fmt: skip

@@ -12,7 +12,12 @@ from polars.testing import assert_frame_equal
 
 from arrears.adapters.portfolio.errors import InputError, PortfolioInvalid
 from arrears.adapters.portfolio.reader import portfolio_sha256, read_portfolio
-from arrears.adapters.portfolio.schema import FRAME_SCHEMAS, PortfolioFrames, parse_hours
+from arrears.adapters.portfolio.schema import (
+    FRAME_SCHEMAS,
+    PortfolioFrames,
+    parse_consent,
+    parse_hours,
+)
 from arrears.adapters.portfolio.writer import write_portfolio
 
 S = FRAME_SCHEMAS
@@ -261,6 +266,12 @@ BAD_VALUES = [
     ("borrowers", 1, "consent_hours", "22:00-08:00", "must start before they end"),
     ("borrowers", 1, "consent_hours", "09:00-09:00", "must start before they end"),
     ("borrowers", 1, "consent_hours", "08:00-00:00", "write midnight as 24:00"),
+    ("borrowers", 1, "consent_hours", "visit=08:00-22:00", "keeps the statutory hours"),
+    ("borrowers", 1, "consent_hours", "fax=08:00-22:00", "unknown channel 'fax'"),
+    ("borrowers", 1, "consent_hours", "call=08:00-22:00|call=09:00-21:00", "call given twice"),
+    ("borrowers", 1, "consent_hours", "08:00-22:00|09:00-21:00", "every channel given twice"),
+    ("borrowers", 1, "consent_hours", "sms=22:00-08:00", "must start before they end"),
+    ("borrowers", 1, "consent_hours", "call=08:00-22:00|", "not hours in HH:MM-HH:MM form"),
     ("borrowers", 1, "consent_hours", "00:00-00:00", "write midnight as 24:00"),
 ]
 
@@ -718,3 +729,12 @@ def test_zones_that_keep_the_jurisdictions_clock_are_accepted(
     set_cell(folder, "borrowers", 1, "timezone", zone)
     got = read_portfolio(folder).borrowers.row(1, named=True)
     assert (got["jurisdiction"], got["timezone"]) == (jurisdiction, zone)
+
+
+def test_consent_hours_per_channel_are_read_and_parsed(folder: Path) -> None:
+    set_cell(folder, "borrowers", 1, "consent_hours", " 09:00-21:00 | call = 07:30-24:00 ")
+    cell = read_portfolio(folder).borrowers["consent_hours"][1]
+    assert cell == "09:00-21:00|call=07:30-00:00"
+    every, per = parse_consent(cell)
+    assert every == (dt.time(9), dt.time(21))
+    assert per == (("call", dt.time(7, 30), dt.time(0)),)

@@ -38,6 +38,20 @@ def test_CN_HOURS_NIGHT():
     # ... and so does a field visit, even with two staff
     visit = attempt(at(22, 30), "visit", staff_count=2)
     assert "CN.HOURS.NIGHT" in decide(visit, agreed).rule_ids
+    # consent given for one channel covers that channel only; its own entry wins over the
+    # hours for every channel
+    per = borrower(
+        "CN",
+        consent_hours=(time(8, 0), time(21, 0)),
+        consent_by_channel=(("sms", time(7, 0), time(23, 0)),),
+    )
+    assert decide(attempt(at(22, 30), "sms"), per).allowed
+    assert decide(attempt(at(22, 30), "wechat"), per).rule_ids == ("CN.HOURS.NIGHT",)
+    assert decide(attempt(at(21, 30), "wechat"), per).rule_ids == ("CN.HOURS.NIGHT",)
+    assert decide(attempt(at(20, 30), "wechat"), per).allowed
+    only_sms = borrower("CN", consent_by_channel=(("sms", time(7, 0), time(23, 0)),))
+    assert decide(attempt(at(21, 30), "wechat"), only_sms).allowed  # CN's own 08-22
+    assert decide(attempt(at(22, 30), "email"), only_sms).rule_ids == ("CN.HOURS.NIGHT",)
 
 
 def test_CN_CALLS_DAILY_CAP():

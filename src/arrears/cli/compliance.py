@@ -117,6 +117,10 @@ def explain(
             if state.consent_hours
             else ""
         )
+        + "".join(
+            f", agreed to {c} hours {_hours((start, end))}"
+            for c, start, end in state.consent_by_channel
+        )
         + (
             f"; lender regulated in {', '.join(state.lender_jurisdictions)}"
             if state.lender_jurisdictions

@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from arrears.adapters.db.gate_repo import CONVERSATION_OUTCOMES
-from arrears.adapters.portfolio.schema import OUTCOMES, parse_hours
+from arrears.adapters.portfolio.schema import OUTCOMES, parse_consent
 from arrears.domain.compliance.check import (
     HolidayLookup,
     allowed_window,
@@ -113,6 +113,14 @@ class _Combo:
     time_reasons: tuple[str, ...]
     refs: str
     no_pack: bool
+
+
+def _consent_for(cell: str | None, channel: str) -> tuple[time, time] | None:
+    """The hours a ``consent_hours`` cell gives ``channel`` (BorrowerState.consent_for)."""
+    every, per_channel = parse_consent(cell)
+    return BorrowerState(
+        "_", "ZZ", None, consent_hours=every, consent_by_channel=per_channel
+    ).consent_for(channel)
 
 
 def _combo(
@@ -388,7 +396,7 @@ def check_contacts(
 
     # --- time rules per (jurisdiction, zone, channel) ----------------------------------------
     combos = [
-        _combo(day, j, tz, ch, packs, is_holiday, lender_jurisdictions, parse_hours(consent))
+        _combo(day, j, tz, ch, packs, is_holiday, lender_jurisdictions, _consent_for(consent, ch))
         for (j, tz, consent) in places
         for ch in chans
     ]

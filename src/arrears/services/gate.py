@@ -136,7 +136,7 @@ def borrower_to_dict(b: BorrowerState) -> dict[str, Any]:
     consent = (
         [f"{b.consent_hours[0]:%H:%M}", f"{b.consent_hours[1]:%H:%M}"] if b.consent_hours else None
     )
-    return {
+    out: dict[str, Any] = {
         "borrower_id": b.borrower_id,
         "jurisdiction": b.jurisdiction,
         "timezone": b.timezone,
@@ -146,6 +146,11 @@ def borrower_to_dict(b: BorrowerState) -> dict[str, Any]:
         "unreachable": b.unreachable,
         "lender_jurisdictions": list(b.lender_jurisdictions),
     }
+    if b.consent_by_channel:  # only then: older payloads keep their exact form
+        out["consent_by_channel"] = [
+            [c, f"{start:%H:%M}", f"{end:%H:%M}"] for c, start, end in b.consent_by_channel
+        ]
+    return out
 
 
 def borrower_from_dict(d: Mapping[str, Any]) -> BorrowerState:
@@ -162,6 +167,10 @@ def borrower_from_dict(d: Mapping[str, Any]) -> BorrowerState:
         else None,
         unreachable=bool(d.get("unreachable", False)),
         lender_jurisdictions=tuple(d.get("lender_jurisdictions", ())),
+        consent_by_channel=tuple(
+            (str(c), time.fromisoformat(start), time.fromisoformat(end))
+            for c, start, end in d.get("consent_by_channel", ())
+        ),
     )
 
 

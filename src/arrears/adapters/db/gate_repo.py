@@ -41,7 +41,7 @@ from arrears.adapters.db.tables import (
     contact_history,
     contact_ledger,
 )
-from arrears.adapters.portfolio.schema import FLAG_COLUMNS, FRAME_SCHEMAS, parse_hours
+from arrears.adapters.portfolio.schema import FLAG_COLUMNS, FRAME_SCHEMAS, parse_consent
 from arrears.domain.audit import AuditEntry, AuditHeadMissing, at_text, chain_of, entry_hash
 from arrears.domain.compliance.engine import RESERVED, Attempt, BorrowerState, PastContact
 from arrears.domain.ports import Reservation
@@ -585,7 +585,7 @@ def load_borrower_state(
     """Build the borrower's :class:`BorrowerState` from the ``borrowers`` row, or None.
 
     Flags are the true flag columns; opt-outs the ``|``-separated ``opt_out_channels``; consent
-    hours the ``consent_hours`` column (``HH:MM-HH:MM``, null when none).
+    hours the ``consent_hours`` column (``parse_consent``: for every channel and per channel).
     """
     row = (
         conn.execute(sa.select(borrowers).where(borrowers.c.borrower_id == borrower_id))
@@ -595,13 +595,15 @@ def load_borrower_state(
     if row is None:
         return None
     opted = row["opt_out_channels"] or ""
+    every, per_channel = parse_consent(row["consent_hours"])
     return BorrowerState(
         borrower_id=borrower_id,
         jurisdiction=row["jurisdiction"],
         timezone=row["timezone"] or None,
         flags=frozenset(f for f in FLAG_COLUMNS if row[f]),
         opted_out=frozenset(c for c in opted.split("|") if c),
-        consent_hours=parse_hours(row["consent_hours"]),
+        consent_hours=every,
+        consent_by_channel=per_channel,
         unreachable=unreachable,
         lender_jurisdictions=lender_jurisdictions,
     )

@@ -108,7 +108,8 @@ borrowers = Table(
     Column("email", String(254), nullable=True),
     *(Column(flag, Boolean, nullable=False) for flag in FLAG_COLUMNS),
     Column("opt_out_channels", String(128), nullable=True),  # "|"-joined channel names
-    Column("consent_hours", String(11), nullable=True),  # "HH:MM-HH:MM", migration 0007
+    # "[CHANNEL=]HH:MM-HH:MM|...", migrations 0007 and 0010 (per-channel hours, wider)
+    Column("consent_hours", String(200), nullable=True),
 )
 
 accounts = Table(

@@ -44,6 +44,8 @@ from arrears.adapters.portfolio.schema import (
     Kind,
     PortfolioFrames,
     Table,
+    consent_problem,
+    normalise_consent,
 )
 from arrears.adapters.portfolio.zones import expected_zones, zone_fits
 from arrears.domain.money import MINOR_UNITS
@@ -102,8 +104,6 @@ _MAX_AMOUNT_DIGITS = 18  # digits of an amount in minor units; Int64 holds 18 sa
 _CHANNELS_PATTERN = r"^(" + "|".join(CHANNELS) + r")(\s*\|\s*(" + "|".join(CHANNELS) + r"))*$"
 _AMOUNT_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 _DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
-_HOURS_PATTERN = rf"^{_HHMM}-({_HHMM}|24:00)$"
 _INSTANT_PATTERN = (
     r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2})(:[0-9]{2}(?:[.,][0-9]{1,9})?)?"
     r"(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
@@ -623,24 +623,10 @@ def _check(table: Table, col: Column) -> _Check:
         ]
         default = pl.lit("")
     elif kind is Kind.HOURS:
-        # "HH:MM-HH:MM" without spaces; an end of 24:00 is written 00:00 (midnight)
-        compact = s.str.replace_all(r"\s", "")
-        value = compact.str.replace(r"-24:00$", "-00:00")
-        start, end = value.str.slice(0, 5), value.str.slice(6, 5)
-        cases = [
-            (
-                ~compact.str.contains(_HOURS_PATTERN),
-                pl.format("not hours in HH:MM-HH:MM form (e.g. 07:00-23:00): {}", q),
-            ),
-            (
-                compact.str.ends_with("-00:00"),
-                pl.format("hours {} end at 00:00: write midnight as 24:00", q),
-            ),
-            (
-                (end != "00:00") & (end <= start),
-                pl.format("hours {} must start before they end (24:00 = midnight)", q),
-            ),
-        ]
+        # "[CHANNEL=]HH:MM-HH:MM|..." (schema.consent_problem); stored with 24:00 as 00:00
+        problem = s.map_elements(consent_problem, return_dtype=pl.String, skip_nulls=True)
+        value = s.map_elements(normalise_consent, return_dtype=pl.String, skip_nulls=True)
+        cases = [(problem.is_not_null(), problem)]
     elif kind is not Kind.TEXT:  # pragma: no cover - every Kind is handled above
         raise AssertionError(kind)
     return _Check(prep, value, cases, default)

@@ -12,6 +12,7 @@ ends in ``_minor``. Dates are ISO ``YYYY-MM-DD``; instants are ISO 8601 with a U
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
@@ -144,9 +145,11 @@ BORROWERS = Table(
             "consent_hours",
             Kind.HOURS,
             False,
-            "Hours the borrower agreed to be contacted, local time, HH:MM-HH:MM (24:00 as the "
-            "end = midnight). They replace the statutory hours where a rule allows it (CN: no "
-            "contact 22:00-08:00 unless the borrower agreed to other times); empty = none.",
+            "Hours the borrower agreed to be contacted, local time: HH:MM-HH:MM for every "
+            "channel, and/or CHANNEL=HH:MM-HH:MM for one channel, separated by | (e.g. "
+            "09:00-21:00|call=07:30-22:30; 24:00 as the end = midnight; never visit). They "
+            "replace the statutory hours where a rule allows it (CN: no contact 22:00-08:00 "
+            "unless the borrower agreed to other times); empty = none.",
         ),
     ),
     key=("borrower_id",),
@@ -310,7 +313,7 @@ FRAME_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "email": pl.String(),
         **{f: pl.Boolean() for f in FLAG_COLUMNS},
         "opt_out_channels": pl.String(),  # "|"-joined, "" when none
-        "consent_hours": pl.String(),  # "HH:MM-HH:MM" (end 00:00 = midnight), null when none
+        "consent_hours": pl.String(),  # "[CHANNEL=]HH:MM-HH:MM|..." (00:00 end = midnight)
     },
     "accounts": {
         "account_id": pl.String(),
@@ -413,6 +416,82 @@ class PortfolioFrames:
                 raise ValueError(f"frame {name} lacks columns {missing}")
             out[name] = frame.select([pl.col(c).cast(t) for c, t in schema.items()])
         return PortfolioFrames(**out)
+
+
+#: Channels a borrower's consent hours may name (a field visit keeps the statutory hours).
+CONSENT_CHANNELS: tuple[str, ...] = tuple(c for c in CHANNELS if c != "visit")
+
+_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")
+
+
+def consent_problem(text: str) -> str | None:
+    """Why a ``consent_hours`` cell is not valid, or None.
+
+    A cell is ``|``-separated items: ``HH:MM-HH:MM`` (hours for every channel, at most once)
+    or ``CHANNEL=HH:MM-HH:MM`` (hours for that channel, once per channel; not ``visit``).
+    Midnight as an end is ``24:00``; each window starts before it ends.
+    """
+    bare = 0
+    seen: set[str] = set()
+    for raw in text.replace(" ", "").split("|"):
+        channel, sep, window = raw.rpartition("=")
+        if not _WINDOW.match(window):
+            return f"not hours in HH:MM-HH:MM form (e.g. 07:00-23:00): {raw!r}"
+        if window.endswith("-00:00"):
+            return f"hours {window!r} end at 00:00: write midnight as 24:00"
+        start, end = window.split("-")
+        if end != "24:00" and end <= start:
+            return f"hours {window!r} must start before they end (24:00 = midnight)"
+        if not sep:
+            bare += 1
+            if bare > 1:
+                return "hours for every channel given twice"
+            continue
+        if channel == "visit":
+            return "a field visit keeps the statutory hours: no consent hours for visits"
+        if channel not in CONSENT_CHANNELS:
+            return f"unknown channel {channel!r} (choices: {'|'.join(CONSENT_CHANNELS)})"
+        if channel in seen:
+            return f"hours for {channel} given twice"
+        seen.add(channel)
+    return None
+
+
+def normalise_consent(text: str) -> str:
+    """A valid cell without spaces, each end of ``24:00`` written ``00:00`` (the stored
+    form)."""
+    items = text.replace(" ", "").split("|")
+    return "|".join(i[:-5] + "00:00" if i.endswith("-24:00") else i for i in items)
+
+
+def parse_consent(
+    text: str | None,
+) -> tuple[tuple[time, time] | None, tuple[tuple[str, time, time], ...]]:
+    """A stored ``consent_hours`` cell as (hours for every channel or None, per-channel
+    hours): ``"07:00-22:00|call=07:00-00:00"`` gives ``((07:00, 22:00), (("call", 07:00,
+    00:00),))``. None or "" gives ``(None, ())``.
+
+    Raises
+    ------
+    ValueError
+        If the text is not valid (the reader has refused such cells already).
+    """
+    if not text:
+        return None, ()
+    problem = consent_problem(text.replace("-00:00", "-24:00"))
+    if problem:
+        raise ValueError(f"consent hours {text!r}: {problem}")
+    every: tuple[time, time] | None = None
+    per: list[tuple[str, time, time]] = []
+    for item in text.replace(" ", "").split("|"):
+        channel, sep, window = item.rpartition("=")
+        hours = parse_hours(window)
+        assert hours is not None
+        if sep:
+            per.append((channel, *hours))
+        else:
+            every = hours
+    return every, tuple(per)
 
 
 def parse_hours(text: str | None) -> tuple[time, time] | None:

@@ -196,8 +196,11 @@ class BorrowerState:
     opted_out : frozenset of str
         Channels the borrower asked not to be used.
     consent_hours : (time, time) or None
-        Local hours the borrower agreed to (start < end; an end of 00:00 is midnight). They
-        replace the window of rules marked ``consent_overrides`` (CN).
+        Local hours the borrower agreed to, for every channel (start < end; an end of 00:00 is
+        midnight). They replace the window of rules marked ``consent_overrides`` (CN).
+    consent_by_channel : tuple of (channel, time, time)
+        Hours agreed for one channel; they replace ``consent_hours`` for that channel (see
+        :meth:`consent_for`). Never ``visit`` (a field visit keeps the statutory hours).
     unreachable : bool
         Number invalid or 3 consecutive failed attempts: locate-only third-party contact may
         be allowed.
@@ -218,6 +221,7 @@ class BorrowerState:
     consent_hours: tuple[time, time] | None = None
     unreachable: bool = False
     lender_jurisdictions: tuple[str, ...] = ()
+    consent_by_channel: tuple[tuple[str, time, time], ...] = ()
 
     def __post_init__(self) -> None:
         if self.timezone:
@@ -237,6 +241,28 @@ class BorrowerState:
                 raise ValueError(
                     "BorrowerState.consent_hours: start must be before end (00:00 = midnight)"
                 )
+        seen: set[str] = set()
+        for channel, start, end in self.consent_by_channel:
+            _one_of(channel, CHANNELS, "BorrowerState", "consent_by_channel")
+            if channel == "visit" or channel in seen:
+                raise ValueError(
+                    f"BorrowerState.consent_by_channel: {channel!r} "
+                    + ("keeps the statutory hours" if channel == "visit" else "given twice")
+                )
+            seen.add(channel)
+            if end != time(0) and end <= start:
+                raise ValueError(
+                    f"BorrowerState.consent_by_channel: {channel} hours must start before "
+                    "they end (00:00 = midnight)"
+                )
+
+    def consent_for(self, channel: str) -> tuple[time, time] | None:
+        """The hours the borrower agreed to for ``channel``: its own entry in
+        ``consent_by_channel``, else ``consent_hours`` (None: no consent)."""
+        for c, start, end in self.consent_by_channel:
+            if c == channel:
+                return start, end
+        return self.consent_hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,7 +551,9 @@ class _Context:
         self.zone_names = candidate_zones(borrower.jurisdiction, borrower.timezone)
         self.zones = [ZoneInfo(z) for z in self.zone_names]
         consent = (
-            borrower.consent_hours if consent_applies(attempt.party, attempt.channel) else None
+            borrower.consent_for(attempt.channel)
+            if consent_applies(attempt.party, attempt.channel)
+            else None
         )
         self.window_packs = with_consent_hours(packs, consent)
         self._window_key = (
@@ -621,7 +649,7 @@ class _Context:
 
     def _consented(self, rule: Rule) -> bool:
         return (
-            self.borrower.consent_hours is not None
+            self.borrower.consent_for(self.attempt.channel) is not None
             and rule.consent_overrides
             and consent_applies(self.attempt.party, self.attempt.channel)
         )
