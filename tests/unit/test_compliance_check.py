@@ -198,3 +198,17 @@ def test_an_arizona_borrower_of_unknown_zone_is_also_on_navajo_nation_time():
             assert "US.HOURS.INCONVENIENT" in dec.rule_ids
             # 08:00 in Phoenix, the later of the two zones' 08:00
             assert dec.next_allowed_at == datetime(2026, 7, 2, 15, 0, tzinfo=UTC)
+
+
+def test_a_territory_borrower_of_unknown_zone_is_on_the_territorys_time():
+    """Guam is UTC+10: 06:30 there is within the mainland's hours somewhere, not in Guam."""
+    from arrears.domain.compliance.engine import Attempt, BorrowerState, evaluate
+
+    packs = load_packs(Path(__file__).resolve().parents[2] / "rules")
+    early = datetime(2026, 12, 1, 20, 30, tzinfo=UTC)  # 06:30 on 2 December in Guam
+    dec = evaluate(
+        Attempt("B", None, "sms", early), [], BorrowerState("B", "US-GU", None), packs,
+        is_public_holiday,
+    )  # fmt: skip
+    assert not dec.allowed and "US.HOURS.INCONVENIENT" in dec.rule_ids
+    assert dec.next_allowed_at == datetime(2026, 12, 1, 22, 0, tzinfo=UTC)  # 08:00 in Guam

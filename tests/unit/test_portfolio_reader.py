@@ -699,7 +699,13 @@ def test_documented_examples_are_a_valid_portfolio(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("jurisdiction", "zone"),
-    [("US-WA", "Asia/Tokyo"), ("TW", "Europe/London"), ("US-AZ", "America/New_York")],
+    [
+        ("US-WA", "Asia/Tokyo"),
+        ("TW", "Europe/London"),
+        ("US-AZ", "America/New_York"),
+        ("US-HI", "America/New_York"),  # every state has its own zones, not any US zone
+        ("US-GU", "America/New_York"),
+    ],
 )
 def test_a_zone_of_another_place_is_refused_at_its_line(
     folder: Path, jurisdiction: str, zone: str
@@ -716,8 +722,12 @@ def test_a_zone_of_another_place_is_refused_at_its_line(
     ("jurisdiction", "zone"),
     [
         ("US-WA", "US/Pacific"),  # an alias keeps the same clock
-        ("US-MI", "America/Detroit"),  # a state arrears has no zone list for: the country's
+        ("US-MI", "America/Detroit"),
         ("US-AZ", "America/Denver"),  # the Navajo Nation keeps daylight saving time
+        ("US-PR", "America/Puerto_Rico"),  # territories: their own zones
+        ("US-GU", "Pacific/Guam"),
+        ("US-IN", "America/Indiana/Indianapolis"),
+        ("US-AK", "America/Adak"),
         ("CN", "Asia/Urumqi"),
         ("ZZ", "Asia/Tokyo"),  # no zone known for the code: not checked
     ],

@@ -896,7 +896,9 @@ def _zones_off_jurisdiction(borrowers: pl.DataFrame) -> pl.DataFrame:
         pl.lit("timezone").alias("column"),
         pl.format(
             "time zone {} is not one of jurisdiction {} (e.g. {}): contact hours would be "
-            "computed for the wrong place",
+            "computed for the wrong place. The jurisdiction is where the borrower lives: if "
+            "they live elsewhere, give that jurisdiction (the lender's own apply through "
+            "ARREARS_LENDER_JURISDICTIONS)",
             _quoted(pl.col("timezone")),
             pl.col("jurisdiction"),
             pl.col("jurisdiction").replace_strict(expected, default="", return_dtype=pl.String),

@@ -126,7 +126,8 @@ BORROWERS = Table(
             Kind.TIMEZONE,
             False,
             "IANA time zone (Asia/Taipei). Empty means unknown: every candidate zone of the "
-            "jurisdiction must allow a contact.",
+            "jurisdiction must allow a contact. A zone keeping another clock than every zone "
+            "of the jurisdiction is refused (US-WA with Asia/Tokyo).",
         ),
         Column("language", Kind.TEXT, False, "BCP 47 tag for messages (zh-TW, en-GB)."),
         Column("phone", Kind.TEXT, False, "E.164 phone number."),

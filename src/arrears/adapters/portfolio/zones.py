@@ -4,9 +4,10 @@ A zone typed for the wrong place moves every contact window (``US-WA`` with ``As
 09:00-20:00 Tokyo at 16:00-03:00 in Washington), so it is bad input, refused with the file,
 line and field like any other.
 
-A zone fits when its UTC offsets through a year (the first of each month, 2026) equal those of
-a zone of the jurisdiction: the subdivision's zones where arrears knows them
-(:data:`arrears.domain.compliance.check.JURISDICTION_ZONES`, e.g. ``US-WA``), else the zones
+A zone fits when its UTC offsets through two years (weekly, 2026-2027) equal those of a zone of
+the jurisdiction: the subdivision's zones where arrears knows them
+(:data:`arrears.domain.compliance.check.JURISDICTION_ZONES`: every US state, DC and the
+inhabited territories), else the zones
 the tz database lists for the country (``zone.tab`` of the ``tzdata`` package). Comparing
 offsets, not names, accepts aliases (``US/Pacific``) and zones that keep the same clock. A
 jurisdiction the tz database does not know (a test code such as ``ZZ``) is not checked.
@@ -22,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 from arrears.domain.compliance.check import JURISDICTION_ZONES
 
-_SAMPLES = tuple(datetime(2026, m, 1, 12, tzinfo=UTC) for m in range(1, 13))
+# every week of two years: zones whose clocks change on other days differ on some sample
+_SAMPLES = tuple(datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(weeks=k) for k in range(105))
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,41 @@ from zoneinfo import ZoneInfo
 
 from arrears.domain.compliance.packs import Rule, RulePack, packs_for
 
+_ET, _CT, _MT, _PT = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"
+
+
+def _us_states() -> dict[str, tuple[str, ...]]:
+    """Every US state, DC and the inhabited territories: the zones their people keep (a state
+    split between zones lists each; tz database, zone.tab, and the states' county lines)."""
+    zones: dict[str, tuple[str, ...]] = {}
+    groups = {
+        (_ET,): "CT DC DE GA MA MD ME NC NH NJ NY OH PA RI SC VA VT WV",
+        (_CT,): "AR IA IL LA MN MO MS OK WI",
+        (_MT,): "CO MT NM UT WY",
+        (_PT,): "CA WA",
+        (_ET, _CT): "AL FL IN KY MI TN",  # AL: Phenix City keeps Eastern time
+        (_CT, _MT): "KS ND NE SD TX",
+        (_PT, _MT): "ID NV OR",
+    }
+    for tz, states in groups.items():
+        for st in states.split():
+            zones[f"US-{st}"] = tz
+    zones.update(
+        {
+            # the Navajo Nation keeps daylight saving time inside Arizona
+            "US-AZ": ("America/Phoenix", _MT),
+            "US-AK": ("America/Anchorage", "America/Adak"),
+            "US-HI": ("Pacific/Honolulu",),
+            "US-PR": ("America/Puerto_Rico",),
+            "US-VI": ("America/St_Thomas",),
+            "US-GU": ("Pacific/Guam",),
+            "US-MP": ("Pacific/Saipan",),
+            "US-AS": ("Pacific/Pago_Pago",),
+        }
+    )
+    return zones
+
+
 # Zones a borrower may be in when only the jurisdiction is known.
 JURISDICTION_ZONES: dict[str, tuple[str, ...]] = {
     "CN": ("Asia/Shanghai",),
@@ -36,17 +71,11 @@ JURISDICTION_ZONES: dict[str, tuple[str, ...]] = {
         "America/Phoenix",
         "America/Los_Angeles",
         "America/Anchorage",
+        "America/Adak",
         "Pacific/Honolulu",
     ),
-    "US-CA": ("America/Los_Angeles",),
-    "US-NY": ("America/New_York",),
     "US-NY-NYC": ("America/New_York",),
-    "US-MA": ("America/New_York",),
-    "US-WA": ("America/Los_Angeles",),
-    "US-TX": ("America/Chicago", "America/Denver"),
-    # the Navajo Nation keeps daylight saving time inside Arizona
-    "US-AZ": ("America/Phoenix", "America/Denver"),
-    "US-FL": ("America/New_York", "America/Chicago"),
+    **_us_states(),
 }
 
 HolidayLookup = Callable[[str, date], bool]
