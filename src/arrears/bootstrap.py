@@ -7,6 +7,7 @@ settings.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from arrears.domain.agents import Agent
 from arrears.domain.audit import AUDIT_CHAINS, AuditEntry, ChainReport, verify_chain
 from arrears.domain.compliance.engine import Attempt, BorrowerState, Decision, PastContact
 from arrears.domain.compliance.packs import CHANNELS, RulePack, RulePackError
-from arrears.domain.compliance.records import DutyRow, RecordingRegister
+from arrears.domain.compliance.records import DutyRow, RecordingRegister, recording_duty
 from arrears.domain.compliance.records import recording_register as build_register
 from arrears.domain.money import MoneyError, format_minor, parse_minor
 from arrears.domain.plans import (
@@ -77,6 +78,8 @@ from arrears.services.gate import (
     DEFAULT_LOOKBACK,
     ContactGate,
     GateResult,
+    attempt_from_dict,
+    borrower_from_dict,
     is_unreachable,
 )
 from arrears.services.replay import ReplayReport, record_replay, replay_decisions
@@ -475,7 +478,21 @@ def explain_borrower(
 
 
 def recording_register(settings: Settings, as_of: datetime) -> RecordingRegister:
-    """The ledger's recording duties on ``as_of`` (``arrears audit recordings``)."""
+    """The ledger's recording duties on ``as_of`` (``arrears audit recordings``).
+
+    The duties stored on the rows, plus those found, with the packs loaded now, from the
+    decision's audit entry of each row that carries none (a contact reserved before migration
+    0009, or the value removed from the row: the audit entry is hash-chained).
+
+    Raises
+    ------
+    RulePackError
+        If a rule pack is invalid.
+    """
+    packs, _ = load_rule_packs(settings)
+    channels = sorted(
+        {c for p in packs for r in p.rules if r.type == "record_keeping" for c in r.channels}
+    )
     engine = open_ledger(settings.database_url)
     try:
         with engine.connect() as conn:
@@ -486,9 +503,21 @@ def recording_register(settings: Settings, as_of: datetime) -> RecordingRegister
                 )
                 for r in gate_repo.recording_rows(conn)
             ]  # fmt: skip
+            for r in gate_repo.unstamped_decisions(conn, channels):
+                data = json.loads(r["payload"])
+                attempt = attempt_from_dict(data["attempt"])
+                duty = recording_duty(attempt, borrower_from_dict(data["borrower"]), packs)
+                if duty is not None:
+                    rows.append(
+                        DutyRow(
+                            r["id"], attempt.borrower_id, attempt.channel, attempt.at,
+                            r["status"], r["outcome"], duty.keep_until, r["recording_ref"],
+                            stored=False,
+                        )
+                    )  # fmt: skip
     finally:
         engine.dispose()
-    return build_register(rows, as_of)
+    return build_register(sorted(rows, key=lambda d: d.reservation_id), as_of)
 
 
 def verify_audit(settings: Settings, anchors: dict[int, str] | None = None) -> ChainReport:

@@ -54,3 +54,26 @@ def test_bad_as_of_is_refused(tmp_path, monkeypatch, args):
     monkeypatch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
     code, out = invoke("audit", "recordings", *args)
     assert code == 2 and "--as-of" in out
+
+
+def test_a_duty_missing_from_the_row_is_found_from_the_audit_log(tmp_path, monkeypatch):
+    """A contact reserved before migration 0009, or whose keep-until was removed in SQL: the
+    decision's audit entry (hash-chained) still says a recording is due."""
+    import sqlalchemy as sa
+
+    planned_ledger(tmp_path, monkeypatch)
+    who = next(b["borrower_id"] for b in read_csv(tmp_path / "pf" / "borrowers.csv")
+               if b["jurisdiction"] == "TW")  # fmt: skip
+    code, out = invoke("contact", "attempt", who, "--channel", "call", "--at", f"{DAY}T04:00:00Z")
+    rid = out.split("reservation:")[1].split()[0]
+    assert invoke("contact", "outcome", rid, "--outcome", "ptp", "--conversation")[0] == 0
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/ledger.db")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE contact_ledger SET keep_recording_until = NULL")
+    engine.dispose()
+    code, out = invoke("audit", "recordings", "--as-of", f"{DAY}T05:00:00Z", "--json")
+    report = json.loads(out)
+    assert code == 1 and report["not_stored"] == 1
+    [missing] = report["missing"]
+    assert missing["reservation_id"] == int(rid) and missing["stored"] is False
+    assert missing["keep_until"] == "2027-06-01T04:00:00+00:00"

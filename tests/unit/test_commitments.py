@@ -178,6 +178,31 @@ def test_record_promise_refuses_bad_input_and_writes_nothing(
     assert repo.promises == {} and repo.history == []
 
 
+def test_a_promise_due_beyond_the_policy_horizon_is_refused():
+    """A pending promise holds the account (promise_pending): it cannot hold it for years."""
+    repo = FakeRepo()
+    repo.accounts["A1"] = ("USD", None)
+    tracker = CommitmentTracker(repo, OfferPolicy(promise_max_days=30))
+    with pytest.raises(PlanError, match="due 31 days after it was made; at most 30"):
+        tracker.record_promise(PromiseToPay("P1", "A1", 1, date(2026, 1, 1), date(2026, 2, 1)))
+    assert repo.promises == {} and repo.history == []
+    tracker.record_promise(PromiseToPay("P1", "A1", 1, date(2026, 1, 1), date(2026, 1, 31)))
+    assert repo.promises["P1"][1] is CommitmentStatus.PENDING
+    with pytest.raises(PlanError, match=r"promise_max_days must be 1\.\.90"):
+        OfferPolicy(promise_max_days=0)
+
+
+def test_an_unpaid_promise_holds_the_account_up_to_due_plus_grace_and_not_a_day_more():
+    repo = FakeRepo()
+    repo.accounts["A1"] = ("USD", None)
+    tracker = CommitmentTracker(repo, OfferPolicy(promise_grace_days=3))
+    tracker.record_promise(PromiseToPay("P1", "A1", 100, date(2026, 1, 1), date(2026, 1, 9)))
+    assert tracker.review_day(date(2026, 1, 12)).promise_pending == frozenset({"A1"})
+    last = tracker.review_day(date(2026, 1, 13))
+    assert last.promise_pending == frozenset()
+    assert [e.name for e in last.events] == ["PromiseBroken"]
+
+
 def test_second_pending_promise_on_an_account_is_refused():
     repo = FakeRepo()
     repo.accounts["A1"] = ("USD", None)

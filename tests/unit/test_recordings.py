@@ -43,6 +43,16 @@ def test_add_months_clips_to_the_months_last_day(start, months, end):
     assert add_months(start, months) == end
 
 
+def test_add_months_takes_the_later_instant_of_a_repeated_or_skipped_hour():
+    ny = ZoneInfo("America/New_York")
+    # 1 November 2026 01:30 happens twice in New York: keep until the second (06:30Z)
+    got = add_months(datetime(2026, 5, 1, 1, 30, tzinfo=ny), 6)
+    assert got.astimezone(UTC) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    # 14 March 2027 02:30 does not exist there: the later reading (07:30Z)
+    got = add_months(datetime(2026, 9, 14, 2, 30, tzinfo=ny), 6)
+    assert got.astimezone(UTC) == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
+
+
 def test_add_months_refuses_naive_and_negative():
     with pytest.raises(ValueError, match="timezone-aware"):
         add_months(datetime(2026, 1, 1), 1)
@@ -69,18 +79,18 @@ def test_no_duty_where_no_record_keeping_rule_lists_the_channel(borrower, channe
     assert recording_duty(Attempt("B1", "A1", channel, NOON), borrower, PACKS) is None
 
 
-def _pack(effective_from: date, months: int, channels: list[str] | None = None):
+def _pack(effective_from: date, months: int, channels: list[str] | None = None, where: str = "XX"):
     params: dict = {"months": months}
     if channels is not None:
         params["channels"] = channels
     return parse_pack(
         {
-            "id": "XX",
+            "id": where,
             "version": "1",
-            "applies_to": ["XX"],
+            "applies_to": [where],
             "rules": [
                 {
-                    "id": "XX.KEEP",
+                    "id": f"{where}.KEEP",
                     "type": "record_keeping",
                     "kind": "regulation",
                     "description": "keep records",
@@ -102,6 +112,21 @@ def test_a_rule_counts_only_once_in_force_and_every_channel_when_none_listed():
     for channel in ("call", "sms", "visit"):  # no channels listed: all of them
         duty = recording_duty(Attempt("B1", None, channel, NOON), xx, [now])
         assert duty is not None and duty.keep_until == datetime(2027, 12, 1, 4, tzinfo=UTC)
+
+
+def test_an_unknown_zone_keeps_the_latest_of_the_jurisdictions_zones():
+    us_pack = _pack(date(2020, 1, 1), 6, where="US")
+    arizonan = BorrowerState("B1", "US-AZ", None)  # Phoenix (no DST) or Denver (DST)
+    duty = recording_duty(Attempt("B1", None, "call", NOON), arizonan, [us_pack])
+    assert duty is not None
+
+    def six_months_in(zone: str) -> datetime:
+        return add_months(NOON.astimezone(ZoneInfo(zone)), 6).astimezone(UTC)
+
+    # 21:00 on 30 November in both; six months later Denver keeps summer time, so the same
+    # wall time comes an hour earlier there: Phoenix's instant is the later one
+    assert duty.keep_until == six_months_in("America/Phoenix")
+    assert duty.keep_until > six_months_in("America/Denver")
 
 
 def _row(rid: int, status: str, outcome: str | None, ref: str | None, keep: datetime) -> DutyRow:
@@ -156,7 +181,9 @@ def test_the_gate_sets_the_duty_and_takes_the_recording_with_the_outcome_or_late
 
     other = g.attempt(Attempt("B1", "A1", "call", NOON + timedelta(hours=1)), TW).reservation_id
     assert other is not None
-    g.record_outcome(other, "connected", recording_ref="rec-9")
-    assert store.reservations[other].recording_ref == "rec-9"
+    g.record_outcome(other, "connected", recording_ref="  rec-9 ")
+    assert store.reservations[other].recording_ref == "rec-9"  # stored as checked: stripped
     with pytest.raises(GateError, match="1 to 200"):
         g.record_outcome(sms, "delivered", recording_ref="x" * 201)
+    with pytest.raises(GateError, match="1 to 200"):
+        g.record_outcome(sms, "delivered", recording_ref="   ")

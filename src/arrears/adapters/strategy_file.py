@@ -112,6 +112,7 @@ _OFFERS = {
     "term_extension_months",
     "allowed_fees",
     "promise_grace_days",
+    "promise_max_days",
     "plan_grace_days",
     "max_replans",
 }
@@ -565,6 +566,7 @@ def _offers(c: _Checker, node: Any, parent: _Map) -> OfferPolicy:
             or 0,
             plan_grace_days=c.whole(node, where, "plan_grace_days", d.plan_grace_days) or 0,
             max_replans=c.whole(node, where, "max_replans", d.max_replans) or 0,
+            promise_max_days=c.whole(node, where, "promise_max_days", d.promise_max_days) or 0,
         )
     except PlanError as exc:
         c.add(node, where, "", str(exc))

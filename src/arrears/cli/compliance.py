@@ -237,7 +237,11 @@ def audit_recordings(
     that reached someone without a recording reference (exit 1 when any), and recordings
     whose keeping period has ended (they may be deleted)."""
     when = _instant(as_of, "--as-of")
-    reg = bootstrap.recording_register(load_settings(), when)
+    try:
+        reg = bootstrap.recording_register(load_settings(), when)
+    except RulePackError as exc:
+        _fail(f"rule pack refused: {exc}")
+        return
     if as_json:
 
         def row(r: DutyRow) -> dict[str, Any]:
@@ -249,6 +253,7 @@ def audit_recordings(
                 "outcome": r.outcome,
                 "keep_until": r.keep_until.isoformat(),
                 "recording_ref": r.recording_ref,
+                "stored": r.stored,
             }
 
         out.print_json(
@@ -258,6 +263,7 @@ def audit_recordings(
                 "reached": reg.reached,
                 "recorded": reg.recorded,
                 "open": reg.open,
+                "not_stored": reg.not_stored,
                 "missing": [row(r) for r in reg.missing],
                 "expired": [row(r) for r in reg.expired],
             }
@@ -267,7 +273,14 @@ def audit_recordings(
             f"recording duties on {_when(when, None)}: {reg.duties:,} contacts; "
             f"{reg.reached:,} reached someone, {reg.recorded:,} with a recording, "
             f"{len(reg.missing):,} without; {reg.open:,} not yet made; "
-            f"{len(reg.expired):,} recording(s) past their keeping period (may be deleted)",
+            f"{len(reg.expired):,} recording(s) past their keeping period (may be deleted "
+            "unless something else holds them: an open complaint, a dispute, litigation)"
+            + (
+                f"; {reg.not_stored:,} duties found from the audit log, not stored on the row "
+                "(reserved before migration 0009, or removed)"
+                if reg.not_stored
+                else ""
+            ),
             highlight=False,
         )
         for title, rows in (("missing a recording", reg.missing), ("may be deleted", reg.expired)):

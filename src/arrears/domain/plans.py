@@ -1194,6 +1194,9 @@ class OfferPolicy:
         Fees the contract or rule pack allows on an offer (empty: none).
     promise_grace_days, plan_grace_days : int
         Days after a due date before a promise or plan installment counts as broken.
+    promise_max_days : int
+        Latest due date of a promise, in days after it was made (a promise holds the account:
+        a longer one is a plan). 1..90.
     max_replans : int
         Re-plans allowed before a hardship review is required.
     """
@@ -1208,6 +1211,7 @@ class OfferPolicy:
     promise_grace_days: int = 3
     plan_grace_days: int = 5
     max_replans: int = 2
+    promise_max_days: int = 30
 
     def __post_init__(self) -> None:
         if not MIN_INSTALLMENTS <= self.min_installments <= self.max_installments <= 24:
@@ -1220,6 +1224,8 @@ class OfferPolicy:
             raise PlanError("term_extension_months must be >= 1")
         if min(self.promise_grace_days, self.plan_grace_days, self.max_replans) < 0:
             raise PlanError("grace days and max_replans must be >= 0")
+        if not 1 <= self.promise_max_days <= 90:
+            raise PlanError("promise_max_days must be 1..90")
 
 
 DEFAULT_OFFER_POLICY = OfferPolicy()

@@ -749,6 +749,7 @@ def simulate_strategy(
     locked_until = np.full(n, _NEVER, dtype=np.int64)
     promise_day = np.full(n, _NEVER, dtype=np.int64)
     promise_kept = np.zeros(n, dtype=np.bool_)
+    promise_grace = strategy.offers.promise_grace_days
     plan_active = np.zeros(n, dtype=np.bool_)
     plan_left = np.zeros(n, dtype=np.int64)
     plan_pay = np.zeros(n, dtype=np.int64)
@@ -844,7 +845,13 @@ def simulate_strategy(
         acct_flags = (
             flags_now[port.borrower]
             | np.where(plan_active, _FLAG_BIT["plan_active"], 0)
-            | np.where(promise_day > d, _FLAG_BIT["promise_pending"], 0)
+            | np.where(
+                # as the daily review: pending until paid, or, unpaid, until due + grace days
+                (promise_day > d)
+                | (~promise_kept & (promise_day <= d) & (promise_day >= d - promise_grace)),
+                _FLAG_BIT["promise_pending"],
+                0,
+            )
         )
         bucket = _bucket(dpd)
         seg = _assign_segments(

@@ -211,7 +211,8 @@ class CommitmentTracker:
             If the account is unknown.
         arrears.domain.plans.PlanError
             If ``channel`` is not one of :data:`PROMISE_CHANNELS`, the amount is above the
-            account's balance, or the account already has a pending promise (one promise at a
+            account's balance, it is due more than ``policy.promise_max_days`` after it was
+            made, or the account already has a pending promise (one promise at a
             time: it must be kept or broken first, so that one payment never keeps two).
         """
         if channel is not None and channel not in PROMISE_CHANNELS:
@@ -219,6 +220,14 @@ class CommitmentTracker:
                 f"channel must be one of {', '.join(PROMISE_CHANNELS)}, got {channel!r}"
             )
         self._check_account(promise.account_id, promise.amount_minor, "promise")
+        days = (promise.due_on - promise.made_on).days
+        if days > self.policy.promise_max_days:
+            raise PlanError(
+                f"promise on account {promise.account_id} is due {days} days after it was made; "
+                f"at most {self.policy.promise_max_days} (strategy offers.promise_max_days): "
+                "a promise holds the account from collection, a longer one is a repayment plan "
+                "(arrears plan add)"
+            )
         pending = self.repo.open_promises(promise.account_id)
         if pending:
             other = pending[0][0]

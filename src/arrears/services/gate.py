@@ -311,8 +311,10 @@ class ContactGate:
             raise GateError(
                 f"outcome {outcome!r} means nobody was reached: it cannot be a conversation"
             )
-        if recording_ref is not None and not 0 < len(recording_ref.strip()) <= 200:
-            raise GateError("a recording reference must be 1 to 200 characters")
+        if recording_ref is not None:
+            recording_ref = recording_ref.strip()
+            if not 0 < len(recording_ref) <= 200:
+                raise GateError("a recording reference must be 1 to 200 characters")
         return self._close(
             reservation_id, "completed", outcome, conversation, recording_ref=recording_ref
         )

@@ -23,7 +23,7 @@ Nothing here updates or deletes an audit entry; on PostgreSQL a trigger refuses 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -629,6 +629,26 @@ def recording_rows(conn: Connection) -> list[dict[str, Any]]:
         .where(cl.keep_recording_until.is_not(None))
         .order_by(cl.id)
     ).mappings()  # fmt: skip
+    return [dict(r) for r in rows]
+
+
+def unstamped_decisions(conn: Connection, channels: Sequence[str]) -> list[dict[str, Any]]:
+    """Contact-ledger rows on ``channels`` with no ``keep_recording_until`` (not cancelled),
+    each with the payload of the decision that reserved it: ``id, status, outcome,
+    recording_ref, payload``."""
+    if not channels:
+        return []
+    cl, al = contact_ledger.c, audit_log.c
+    rows = conn.execute(
+        sa.select(cl.id, cl.status, cl.outcome, cl.recording_ref, al.payload)
+        .join(audit_log, al.seq == cl.decision_audit_seq)
+        .where(
+            cl.keep_recording_until.is_(None),
+            cl.status != "cancelled",
+            cl.channel.in_(list(channels)),
+        )
+        .order_by(cl.id)
+    ).mappings()
     return [dict(r) for r in rows]
 
 

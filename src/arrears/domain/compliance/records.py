@@ -14,16 +14,19 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from arrears.domain.compliance.check import candidate_zones
 from arrears.domain.compliance.engine import Attempt, BorrowerState, applicable_packs
 from arrears.domain.compliance.packs import RulePack
 
 
 def add_months(at: datetime, months: int) -> datetime:
     """``at`` plus ``months`` calendar months, the day clipped to the month's last day
-    (31 August + 6 months = 28 or 29 February), same wall time, in ``at``'s time zone.
+    (31 August + 6 months = 28 or 29 February), same wall time, in ``at``'s time zone. A wall
+    time that falls in a repeated or skipped hour there gives the later of its instants (a
+    keeping period never ends early).
 
     Raises
     ------
@@ -37,7 +40,8 @@ def add_months(at: datetime, months: int) -> datetime:
     index = at.month - 1 + months
     year, month = at.year + index // 12, index % 12 + 1
     day = min(at.day, calendar.monthrange(year, month)[1])
-    return at.replace(year=year, month=month, day=day)
+    wall = at.replace(year=year, month=month, day=day)
+    return max(wall.replace(fold=0), wall.replace(fold=1), key=lambda t: t.astimezone(UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +54,8 @@ class RecordingDuty:
         The ``record_keeping`` rules that apply (sorted).
     keep_until : datetime
         UTC instant until which the recording must be kept: the contact's instant plus the
-        longest period of those rules, in calendar months of the borrower's local time (UTC
-        when the zone is unknown).
+        longest period of those rules, in calendar months of the borrower's local time (when
+        the zone is unknown, the latest over the jurisdiction's zones).
     """
 
     rule_ids: tuple[str, ...]
@@ -63,9 +67,12 @@ def recording_duty(
 ) -> RecordingDuty | None:
     """The recording duty of ``attempt`` under the packs that apply to ``borrower``, or None.
 
-    A rule applies when it is in force on the contact's UTC date and lists the contact's
-    channel (a rule without ``channels`` lists them all).
+    A rule applies when it is in force on the contact's local date (in any of the borrower's
+    candidate zones) and lists the contact's channel (a rule without ``channels`` lists them
+    all).
     """
+    zones = [ZoneInfo(z) for z in candidate_zones(borrower.jurisdiction, borrower.timezone)]
+    days = {attempt.at.astimezone(z).date() for z in zones}
     rules = [
         r
         for p in applicable_packs(borrower, packs)
@@ -73,16 +80,13 @@ def recording_duty(
         if r.type == "record_keeping"
         and r.months
         and attempt.channel in r.channels
-        and r.in_force(attempt.at.astimezone(UTC).date())
+        and any(r.in_force(d) for d in days)
     ]
     if not rules:
         return None
     months = max(r.months or 0 for r in rules)
-    zone: tzinfo = ZoneInfo(borrower.timezone) if borrower.timezone else UTC
-    local = attempt.at.astimezone(zone)
-    return RecordingDuty(
-        tuple(sorted({r.id for r in rules})), add_months(local, months).astimezone(UTC)
-    )
+    keep_until = max(add_months(attempt.at.astimezone(z), months).astimezone(UTC) for z in zones)
+    return RecordingDuty(tuple(sorted({r.id for r in rules})), keep_until)
 
 
 #: Outcomes of a contact that reached someone: a recording of it is expected.
@@ -101,6 +105,7 @@ class DutyRow:
     outcome: str | None
     keep_until: datetime
     recording_ref: str | None
+    stored: bool = True  # False: found from the decision's audit entry, not on the row
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +127,11 @@ class RecordingRegister:
     open : int
         Still reserved (no outcome yet).
     expired : list of DutyRow
-        With a recording whose keeping period ended before ``as_of``: it may be deleted.
+        With a recording whose keeping period ended before ``as_of``: it may be deleted
+        (unless something else holds it: an open complaint, a dispute, litigation).
+    not_stored : int
+        Duties found from the decisions' audit entries for rows that do not carry them
+        (reserved before migration 0009, or the value removed from the row).
     """
 
     as_of: datetime
@@ -132,6 +141,7 @@ class RecordingRegister:
     missing: list[DutyRow]
     open: int
     expired: list[DutyRow]
+    not_stored: int = 0
 
 
 def recording_register(rows: Sequence[DutyRow], as_of: datetime) -> RecordingRegister:
@@ -145,4 +155,5 @@ def recording_register(rows: Sequence[DutyRow], as_of: datetime) -> RecordingReg
         missing=[r for r in reached if not r.recording_ref],
         open=sum(1 for r in rows if r.status == "reserved"),
         expired=[r for r in rows if r.recording_ref and r.keep_until < as_of],
+        not_stored=sum(1 for r in rows if not r.stored),
     )
