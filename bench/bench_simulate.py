@@ -61,13 +61,14 @@ def results_markdown(title: str, data: dict) -> str:
 
 #: docs/simulator.md: the generated tables sit between these two headings' text.
 RESULTS_START = "### UCI portfolio"
-RESULTS_END = "Reading."
+RESULTS_END = "\nReading"  # the hand-written reading after the tables
 
 
 def update_results(doc: Path, tables: str) -> None:
     """Replace the result tables of ``doc`` (from RESULTS_START up to RESULTS_END)."""
     text = doc.read_text(encoding="utf-8")
-    i, j = text.index(RESULTS_START), text.index(RESULTS_END)
+    i = text.index(RESULTS_START)
+    j = text.index(RESULTS_END, i) + 1
     doc.write_text(text[:i] + tables + "\n" + text[j:], encoding="utf-8")
 
 
