@@ -146,7 +146,7 @@ def test_demo_contacts_fall_inside_allowed_local_hours(uci_run):
     for c in contacts:
         assert c["account_id"] in decisions
         assert c["treatment"] == decisions[c["account_id"]]["treatment"]
-        assert c["rule_pack"] == "ALL@2026.3;HOUSE@2026.2;TW@2026.3"
+        assert c["rule_pack"] == "ALL@2026.3;HOUSE@2026.2;TW@2026.4"
         start = datetime.fromisoformat(c["window_start"])
         end = datetime.fromisoformat(c["window_end"])
         assert start.utcoffset() is not None and start < end

@@ -81,24 +81,36 @@ def test_a_complaint_flag_in_the_portfolio_holds_collection(
     assert r.exit_code == 2 and "complaint_open" in r.output and "not a boolean" in r.output
 
 
-def test_a_dispute_is_collected_again_once_validation_is_sent(
+def test_a_us_dispute_is_collected_again_once_validation_is_sent_a_gb_one_is_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ALL.HOLD.DISPUTE lifts with validation_sent: the strategy's dispute hold lifts too."""
+    """US: ALL.HOLD.DISPUTE and US.DISPUTE.HOLD lift with validation_sent, and the strategy's
+    dispute hold with them. GB: GB.DISPUTE.HOLD (CONC 7.14.1R) holds until the dispute is
+    closed, and so does the strategy."""
     before = planned_ledger(tmp_path, monkeypatch)
     pf = tmp_path / "pf"
-    who = before[0]["borrower_id"]
-    set_borrower_cell(pf, who, "dispute_open", "true")
+    us = next(c["borrower_id"] for c in before if c["jurisdiction"].startswith("US"))
+    gb = next(c["borrower_id"] for c in before if c["jurisdiction"] == "GB")
+    for who in (us, gb):
+        set_borrower_cell(pf, who, "dispute_open", "true")
     invoke("import", str(pf))
     invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "open"))
-    held = [d for d in read_csv(tmp_path / "open" / "decisions.csv") if d["borrower_id"] == who]
-    assert held and all(d["segment"] == "dispute_open" for d in held)
-    set_borrower_cell(pf, who, "validation_sent", "true")
+    decided = read_csv(tmp_path / "open" / "decisions.csv")
+    for who in (us, gb):
+        mine = [d for d in decided if d["borrower_id"] == who]
+        assert mine and all(d["segment"] == "dispute_open" for d in mine)
+    for who in (us, gb):
+        set_borrower_cell(pf, who, "validation_sent", "true")
     invoke("import", str(pf))
     invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "sent"))
-    again = [d for d in read_csv(tmp_path / "sent" / "decisions.csv") if d["borrower_id"] == who]
-    assert again and all(d["segment"] != "dispute_open" for d in again)
-    assert [c for c in read_csv(tmp_path / "sent" / "contacts.csv") if c["borrower_id"] == who]
+    decided = read_csv(tmp_path / "sent" / "decisions.csv")
+    contacts = read_csv(tmp_path / "sent" / "contacts.csv")
+    assert all(d["segment"] != "dispute_open" for d in decided if d["borrower_id"] == us)
+    assert [c for c in contacts if c["borrower_id"] == us]
+    assert all(d["segment"] == "dispute_open" for d in decided if d["borrower_id"] == gb)
+    assert not [c for c in contacts if c["borrower_id"] == gb]
+    _, out = invoke("explain", gb, "--at", f"{DAY}T12:00:00Z")
+    assert "GB.DISPUTE.HOLD" in channel_line(out, "sms")
 
 
 def test_a_hardship_pause_gets_the_hardship_review_letter_only(

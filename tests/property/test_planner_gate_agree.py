@@ -521,8 +521,8 @@ def test_a_conversation_and_the_caps_reach_the_plan():
     assert ids[("B00A0", "email")] == "US-NY-NYC.ROLLING.3IN7"
     assert ids[("B01A0", "call")] == "US.WAIT.CONVERSATION"
     assert ("B01A0", "sms") in got
-    assert ids[("B02A0", "call")] == "ALL.HOLD.DISPUTE"
-    assert ids[("B02A0", "email")] == "ALL.HOLD.DISPUTE"
+    assert ids[("B02A0", "call")] == "ALL.HOLD.DISPUTE|GB.DISPUTE.HOLD"
+    assert ids[("B02A0", "email")] == "ALL.HOLD.DISPUTE|GB.DISPUTE.HOLD"
     assert ("B03A0", "call") in got
     assert ids[("B03A1", "sms")] == "US-MA.ROLLING.2IN7"
 

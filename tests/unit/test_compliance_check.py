@@ -38,7 +38,7 @@ def test_tw_house_window_in_utc():
     assert w.end == datetime(2005, 9, 30, 13, 0, tzinfo=UTC)
     assert w.limiting_rule_ids == ("TW.HOURS.HOUSE",)
     # the global packs apply on top of the jurisdiction pack
-    assert w.pack_refs == ("ALL@2026.3", "HOUSE@2026.2", "TW@2026.3")
+    assert w.pack_refs == ("ALL@2026.3", "HOUSE@2026.2", "TW@2026.4")
 
 
 def test_house_overlay_narrows_calls_everywhere():

@@ -23,12 +23,17 @@ def test_ALL_HOLD_CEASE():
 
 
 def test_ALL_HOLD_DISPUTE():
-    open_ = borrower("GB", flags=frozenset({"dispute_open"}))
-    d = decide(attempt(NOON, "sms"), open_)
-    assert not d.allowed and d.rule_ids == ("ALL.HOLD.DISPUTE",)
-    assert decide(attempt(NOON, "letter", purpose="validation_notice"), open_).allowed
-    sent = borrower("GB", flags=frozenset({"dispute_open", "validation_sent"}))
-    assert decide(attempt(NOON, "sms"), sent).allowed
+    # in the US, with US.DISPUTE.HOLD beside it; both lift with the validation notice
+    la, noon = "America/Los_Angeles", local("America/Los_Angeles", 2026, 6, 10, 12)
+    open_ = borrower("US-CA", la, flags=frozenset({"dispute_open"}))
+    d = decide(attempt(noon, "sms"), open_)
+    assert not d.allowed and d.rule_ids == ("ALL.HOLD.DISPUTE", "US.DISPUTE.HOLD")
+    assert decide(attempt(noon, "letter", purpose="validation_notice"), open_).allowed
+    sent = borrower("US-CA", la, flags=frozenset({"dispute_open", "validation_sent"}))
+    assert decide(attempt(noon, "sms"), sent).allowed
+    # elsewhere the country's own hold stays until the dispute is closed (test_rules_gb.py)
+    gb = borrower("GB", flags=frozenset({"dispute_open", "validation_sent"}))
+    assert decide(attempt(NOON, "sms"), gb).rule_ids == ("GB.DISPUTE.HOLD",)
 
 
 def test_ALL_HOLD_COMPLAINT():

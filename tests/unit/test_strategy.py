@@ -177,3 +177,13 @@ def test_no_conflict_without_hold_flags_or_without_channels():
     assert hold_conflict(Segment("s", Treatment.NO_ACTION, "r", flags=("deceased",))) is None
     review = Segment("s", Treatment.HARDSHIP_REVIEW, "r", flags=("vulnerable",))
     assert hold_conflict(review) is None  # letter, the treatment's default
+
+
+def test_the_strategy_sees_a_dispute_as_held_until_the_law_lifts_it():
+    from arrears.domain.strategy import dispute_held
+
+    assert dispute_held("US-CA", True, False) and not dispute_held("US-CA", True, True)
+    assert dispute_held("US", True, False) and not dispute_held("US-NY-NYC", True, True)
+    for j in ("GB", "IE", "CN", "TW"):  # no validation route: held until closed
+        assert dispute_held(j, True, True)
+    assert not dispute_held("GB", False, True)

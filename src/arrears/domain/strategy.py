@@ -55,7 +55,7 @@ TREATMENT_CHANNELS: dict[Treatment, tuple[str, ...]] = {
 TREATMENT_PURPOSE: dict[Treatment, str] = {Treatment.HARDSHIP_REVIEW: "support"}
 
 # Flags a segment may test: the borrower status flags of the portfolio format (``dispute_open``
-# as the strategy sees it: open and its validation not yet sent, when the hold lifts), plus
+# as the strategy sees it: :func:`dispute_held`), plus
 # ``plan_active`` (a repayment plan is being kept: see arrears.domain.plans),
 # ``promise_pending`` (a promise to pay made and not yet due, grace days included) and
 # ``hardship`` (hardship declared; false unless the input carries the column).
@@ -70,6 +70,19 @@ BORROWER_FLAGS: tuple[str, ...] = (
     "hardship_pause",
 )
 STRATEGY_FLAGS: tuple[str, ...] = (*BORROWER_FLAGS, "plan_active", "promise_pending", "hardship")
+
+#: Where sending the validation notice lifts the dispute holds (US.DISPUTE.HOLD and
+#: ALL.HOLD.DISPUTE; FDCPA 15 U.S.C. 1692g(b)). Elsewhere the shipped packs hold a disputed
+#: debt until the dispute is closed (GB.DISPUTE.HOLD, CONC 7.14.1R; IE, CN, TW house policy).
+DISPUTE_LIFTS_WITH_VALIDATION: tuple[str, ...] = ("US",)
+
+
+def dispute_held(jurisdiction: str, dispute_open: bool, validation_sent: bool) -> bool:
+    """The strategy's ``dispute_open``: a dispute is open and its hold has not lifted (it lifts
+    with the validation notice only in :data:`DISPUTE_LIFTS_WITH_VALIDATION`)."""
+    lifts = jurisdiction.split("-")[0] in DISPUTE_LIFTS_WITH_VALIDATION
+    return dispute_open and not (validation_sent and lifts)
+
 
 #: Strategy flags under a hold of the ALL pack that lets no collection contact through, for
 #: good (ALL.HOLD.DECEASED, ALL.HOLD.BANKRUPT, ALL.HOLD.CEASE) or while a complaint is open

@@ -24,6 +24,7 @@ from arrears.domain.compliance.check import HolidayLookup
 from arrears.domain.compliance.packs import RulePack, packs_for
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.strategy import (
+    DISPUTE_LIFTS_WITH_VALIDATION,
     NOTHING_DUE,
     TREATMENT_CHANNELS,
     TREATMENT_PURPOSE,
@@ -289,13 +290,24 @@ def plan_contacts(
 def borrower_flags(borrowers: pl.DataFrame) -> pl.DataFrame:
     """``borrower_id`` and the boolean flag columns, for joining onto decisions.
 
-    ``dispute_open`` is the strategy's: open and its validation not yet sent. Once
-    ``validation_sent`` is set the dispute hold lifts (ALL.HOLD.DISPUTE, US.DISPUTE.HOLD), so
-    the strategy may collect again; the contact check still reads the borrower's own flags.
+    ``dispute_open`` is the strategy's (:func:`arrears.domain.strategy.dispute_held`): in the
+    US the dispute holds lift once ``validation_sent`` is set, so the strategy may collect
+    again; elsewhere a dispute holds until it is closed. The contact check still reads the
+    borrower's own flags.
     """
-    return borrowers.select("borrower_id", *FLAG_COLUMNS).with_columns(
-        pl.col("dispute_open") & ~pl.col("validation_sent")
+    lifts = (
+        pl.col("jurisdiction")
+        .str.split("-")
+        .list.first()
+        .is_in(list(DISPUTE_LIFTS_WITH_VALIDATION))
     )
+    return borrowers.select(
+        "borrower_id",
+        *(c for c in FLAG_COLUMNS if c != "dispute_open"),
+        (pl.col("dispute_open") & ~(pl.col("validation_sent") & lifts.fill_null(False))).alias(
+            "dispute_open"
+        ),
+    ).select("borrower_id", *FLAG_COLUMNS)
 
 
 __all__ = ["PLAN_COLUMNS", "borrower_flags", "choose_treatments", "packs_for", "plan_contacts"]

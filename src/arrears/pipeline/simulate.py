@@ -48,6 +48,7 @@ from arrears.domain.compliance.engine import SUPPORT_CHANNELS
 from arrears.domain.compliance.packs import CHANNELS, Rule, RulePack
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.strategy import (
+    DISPUTE_LIFTS_WITH_VALIDATION,
     STRATEGY_FLAGS,
     TREATMENT_PURPOSE,
     Segment,
@@ -307,8 +308,14 @@ def portfolio_from_frames(
         if f in b.columns:
             on = b[f].fill_null(False)
             if f == "dispute_open" and "validation_sent" in b.columns:
-                # the hold lifts once validation is sent (as plan.borrower_flags)
-                on = on & ~b["validation_sent"].fill_null(False)
+                # as plan.borrower_flags: in the US the hold lifts once validation is sent
+                lifts = (
+                    b["jurisdiction"]
+                    .str.split("-")
+                    .list.first()
+                    .is_in(list(DISPUTE_LIFTS_WITH_VALIDATION))
+                )
+                on = on & ~(b["validation_sent"].fill_null(False) & lifts.fill_null(False))
             flags |= np.where(on.to_numpy(), _FLAG_BIT[f], 0)
     opt = np.zeros((b.height, len(CHANNELS)), dtype=np.bool_)
     for i, text in enumerate(b["opt_out_channels"].fill_null("").to_list()):

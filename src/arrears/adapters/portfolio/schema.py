@@ -105,7 +105,7 @@ _FLAG_TEXT = {
     "hardship_pause": "a hardship or breathing-space pause is running (ALL.HOLD.VULNERABLE)",
     "no_workplace_contact": "the borrower said not to be contacted at work",
     "validation_sent": "the validation notice of an open dispute has been sent (lifts the "
-    "dispute hold where the law allows, US)",
+    "dispute holds in the US only; elsewhere a dispute holds until it is closed)",
 }
 
 BORROWERS = Table(
