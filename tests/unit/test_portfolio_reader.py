@@ -705,6 +705,7 @@ def test_documented_examples_are_a_valid_portfolio(tmp_path: Path) -> None:
         ("US-AZ", "America/New_York"),
         ("US-HI", "America/New_York"),  # every state has its own zones, not any US zone
         ("US-GU", "America/New_York"),
+        ("CN", "Asia/Urumqi"),  # Beijing time is the legal time in all of China
     ],
 )
 def test_a_zone_of_another_place_is_refused_at_its_line(
@@ -728,8 +729,7 @@ def test_a_zone_of_another_place_is_refused_at_its_line(
         ("US-GU", "Pacific/Guam"),
         ("US-IN", "America/Indiana/Indianapolis"),
         ("US-AK", "America/Adak"),
-        ("CN", "Asia/Urumqi"),
-        ("ZZ", "Asia/Tokyo"),  # no zone known for the code: not checked
+        ("CN", "PRC"),  # an alias of Asia/Shanghai
     ],
 )
 def test_zones_that_keep_the_jurisdictions_clock_are_accepted(
@@ -748,3 +748,38 @@ def test_consent_hours_per_channel_are_read_and_parsed(folder: Path) -> None:
     every, per = parse_consent(cell)
     assert every == (dt.time(9), dt.time(21))
     assert per == (("call", dt.time(7, 30), dt.time(0)),)
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "fragment"),
+    [
+        ("US-NYC", "US-NYC is not an ISO 3166-2 subdivision code"),  # NYC's cap would be lost
+        ("XX", "XX is not an ISO 3166-1 country code"),
+        ("US-NY-BRX", "no local jurisdiction of that name (known: US-NY-NYC)"),
+    ],
+)
+def test_an_unknown_jurisdiction_is_refused_at_its_line(
+    folder: Path, jurisdiction: str, fragment: str
+) -> None:
+    """A typo must not silently drop an overlay's rules."""
+    set_cell(folder, "borrowers", 1, "jurisdiction", jurisdiction)
+    set_cell(folder, "borrowers", 1, "timezone", "")
+    (err,) = errors_of(folder)
+    assert (err.file, err.line, err.column) == ("borrowers.csv", 3, "jurisdiction")
+    assert "unknown jurisdiction" in err.reason and fragment in err.reason
+
+
+def test_iso_subdivisions_without_their_own_pack_are_accepted(folder: Path) -> None:
+    set_cell(folder, "borrowers", 1, "jurisdiction", "GB-SCT")
+    set_cell(folder, "borrowers", 1, "timezone", "Europe/London")
+    assert read_portfolio(folder).borrowers["jurisdiction"][1] == "GB-SCT"
+
+
+def test_a_us_borrower_needs_a_state_or_a_zone(folder: Path) -> None:
+    """ "US" alone could be Guam (UTC+10) or American Samoa (UTC-11): no local day in common."""
+    set_cell(folder, "borrowers", 1, "jurisdiction", "US")
+    set_cell(folder, "borrowers", 1, "timezone", "")
+    (err,) = errors_of(folder)
+    assert (err.line, err.column) == (3, "timezone") and "give the state or territory" in err.reason
+    set_cell(folder, "borrowers", 1, "timezone", "America/Chicago")
+    assert read_portfolio(folder).borrowers["timezone"][1] == "America/Chicago"

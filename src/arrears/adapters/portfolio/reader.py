@@ -47,7 +47,7 @@ from arrears.adapters.portfolio.schema import (
     consent_problem,
     normalise_consent,
 )
-from arrears.adapters.portfolio.zones import expected_zones, zone_fits
+from arrears.adapters.portfolio.zones import expected_zones, jurisdiction_problem, zone_fits
 from arrears.domain.money import MINOR_UNITS
 
 MAX_ID_LENGTH = 64
@@ -209,8 +209,13 @@ def read_portfolio(folder: Path, encoding: str | None = None) -> PortfolioFrames
             exponents = _account_exponents(typed)
 
     if "borrowers" in parsed:
-        wrong = _zones_off_jurisdiction(parsed["borrowers"])
-        error_frames.append(_located(TABLES_BY_NAME["borrowers"], loaded["borrowers"].file, wrong))
+        for wrong in (
+            _zones_off_jurisdiction(parsed["borrowers"]),
+            _too_wide_without_zone(parsed["borrowers"]),
+        ):
+            error_frames.append(
+                _located(TABLES_BY_NAME["borrowers"], loaded["borrowers"].file, wrong)
+            )
 
     for child, column, parent, parent_column in REFERENCES:
         if child in parsed and parent in parsed:
@@ -592,6 +597,7 @@ def _check(table: Table, col: Column) -> _Check:
             (~s.is_in(_time_zones()), pl.format("unknown IANA time zone {} (e.g. Asia/Taipei)", q))
         ]
     elif kind is Kind.JURISDICTION:
+        unknown = s.map_elements(jurisdiction_problem, return_dtype=pl.String, skip_nulls=True)
         cases = [
             (
                 ~s.str.contains(JURISDICTION_PATTERN),
@@ -599,7 +605,8 @@ def _check(table: Table, col: Column) -> _Check:
                     "not a jurisdiction code {} (CC or CC-SUB in capitals: TW, US-CA, US-NY-NYC)",
                     q,
                 ),
-            )
+            ),
+            (unknown.is_not_null(), pl.format("unknown jurisdiction {}", unknown)),
         ]
     elif kind is Kind.CURRENCY:
         cases = [
@@ -874,6 +881,28 @@ def _duplicate_keys(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
         pl.col(_LINE).alias("line"),
         pl.lit(keys[-1]).alias("column"),
         pl.format("duplicate {}: on lines {}{}", key_text, pl.col("_l"), more).alias("reason"),
+    )
+
+
+#: Jurisdictions too wide to be judged without a time zone: a borrower coded ``US`` (no state)
+#: could be anywhere from American Samoa (UTC-11) to Guam (UTC+10), with no local day common
+#: to all; a state code (``US-CA``, ``US-PR``...) or a zone is needed.
+NEEDS_ZONE_OR_STATE = ("US",)
+
+
+def _too_wide_without_zone(borrowers: pl.DataFrame) -> pl.DataFrame:
+    """One error per borrower of a :data:`NEEDS_ZONE_OR_STATE` jurisdiction with no zone."""
+    wrong = borrowers.filter(
+        pl.col("jurisdiction").is_in(list(NEEDS_ZONE_OR_STATE)) & pl.col("timezone").is_null()
+    )
+    return wrong.select(
+        pl.col(_LINE).alias("line"),
+        pl.lit("timezone").alias("column"),
+        pl.format(
+            "jurisdiction {} with no time zone could be anywhere from UTC-11 to UTC+10: give "
+            "the state or territory (US-CA, US-PR...) or the time zone",
+            pl.col("jurisdiction"),
+        ).alias("reason"),
     )
 
 

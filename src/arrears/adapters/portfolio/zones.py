@@ -21,6 +21,8 @@ from functools import lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
+import pycountry
+
 from arrears.domain.compliance.check import JURISDICTION_ZONES
 
 # every week of two years: zones whose clocks change on other days differ on some sample
@@ -45,14 +47,15 @@ def _offsets(zone: str) -> tuple[timedelta | None, ...]:
 
 
 def expected_zones(jurisdiction: str) -> tuple[str, ...]:
-    """Zones of ``jurisdiction``: a known subdivision's (``US-NY-NYC`` falls back to ``US-NY``),
-    else the country's in the tz database; empty when unknown."""
+    """Zones of ``jurisdiction``: arrears' own list where it has one (every US state and
+    territory, ``US``, ``CN`` on Beijing time, ``GB``, ``IE``, ``TW``, ``HK``; ``US-NY-NYC``
+    falls back to ``US-NY``), else the country's in the tz database; empty when unknown."""
     code = jurisdiction
-    while "-" in code:
+    while code:
         if code in JURISDICTION_ZONES:
             return JURISDICTION_ZONES[code]
         code = code.rpartition("-")[0]
-    return _country_zones().get(code, ())
+    return _country_zones().get(jurisdiction.split("-")[0], ())
 
 
 def zone_fits(jurisdiction: str, zone: str) -> bool:
@@ -63,3 +66,23 @@ def zone_fits(jurisdiction: str, zone: str) -> bool:
         return True
     mine = _offsets(zone)
     return any(_offsets(z) == mine for z in zones)
+
+
+def jurisdiction_problem(code: str) -> str | None:
+    """Why ``code`` (already of the form ``CC``, ``CC-SUB`` or ``CC-SUB-LOCAL``) names no place
+    arrears can judge, or None.
+
+    The country must be an ISO 3166-1 alpha-2 code and a subdivision an ISO 3166-2 code
+    (pycountry's tables); a third level only one arrears has rules and zones for
+    (``US-NY-NYC``). A typo must not silently drop an overlay: ``US-NYC`` would be judged as
+    ``US`` alone, without New York City's 3-in-7 cap.
+    """
+    parts = code.split("-")
+    if pycountry.countries.get(alpha_2=parts[0]) is None:
+        return f"{code!r}: {parts[0]} is not an ISO 3166-1 country code"
+    if len(parts) >= 2 and pycountry.subdivisions.get(code="-".join(parts[:2])) is None:
+        return f"{code!r}: {'-'.join(parts[:2])} is not an ISO 3166-2 subdivision code"
+    if len(parts) >= 3 and code not in JURISDICTION_ZONES:
+        known = ", ".join(k for k in JURISDICTION_ZONES if k.count("-") >= 2)
+        return f"{code!r}: no local jurisdiction of that name (known: {known})"
+    return None

@@ -59,7 +59,7 @@ def _us_states() -> dict[str, tuple[str, ...]]:
 
 # Zones a borrower may be in when only the jurisdiction is known.
 JURISDICTION_ZONES: dict[str, tuple[str, ...]] = {
-    "CN": ("Asia/Shanghai",),
+    "CN": ("Asia/Shanghai",),  # Beijing time is the legal time everywhere in China
     "TW": ("Asia/Taipei",),
     "HK": ("Asia/Hong_Kong",),
     "GB": ("Europe/London",),
@@ -73,7 +73,8 @@ JURISDICTION_ZONES: dict[str, tuple[str, ...]] = {
         "America/Anchorage",
         "America/Adak",
         "Pacific/Honolulu",
-    ),
+    ),  # the 50 states and DC: a territory has its own code (US-PR...); the import refuses
+    # "US" with no zone, which could be anywhere from UTC-11 to UTC+10
     "US-NY-NYC": ("America/New_York",),
     **_us_states(),
 }
