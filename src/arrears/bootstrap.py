@@ -601,7 +601,8 @@ def load_strategy_for(frames: PortfolioFrames, strategy_file: Path | None = None
 def decision_log_rows(decisions_out: pl.DataFrame, strategy_name: str) -> pl.DataFrame:
     """Rows for the decision log from ``decisions.csv`` columns (``amount_due`` text ->
     ``arrears_minor``: the text has exactly the currency's decimals, so removing the point
-    gives minor units)."""
+    gives minor units; an unknown amount, empty in decisions.csv, is logged as 0, as the
+    daily summary counts it)."""
     return decisions_out.select(
         "plan_date",
         "account_id",
@@ -615,6 +616,7 @@ def decision_log_rows(decisions_out: pl.DataFrame, strategy_name: str) -> pl.Dat
         pl.col("amount_due")
         .str.replace(".", "", literal=True)
         .cast(pl.Int64)
+        .fill_null(0)
         .alias("arrears_minor"),
         "currency",
         pl.col("score").cast(pl.Float64),

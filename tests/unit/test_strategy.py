@@ -79,13 +79,15 @@ def test_strategy_validation():
             st.sets(st.sampled_from(FLAGS), max_size=2),
             st.integers(-5_000, 5_000),
             st.booleans(),
+            st.one_of(st.none(), st.integers(-5_000, 50_000)),
         ),
         min_size=1,
         max_size=60,
     )
 )
 def test_batch_choice_equals_reference(rows):
-    """Flags, buckets, scores and amounts owed (zero, negative, or unknown) alike."""
+    """Flags, buckets, scores, amounts past due (zero, negative, or unknown) and account
+    balances (zero, credit, or unknown) alike."""
     df = pl.DataFrame(
         {
             "account_id": [f"A{i}" for i in range(len(rows))],
@@ -95,15 +97,20 @@ def test_batch_choice_equals_reference(rows):
             "arrears_minor": [r[3] for r in rows],
             "currency": ["TWD"] * len(rows),
             "amount_known": [r[4] for r in rows],
+            "balance_minor": pl.Series([r[5] for r in rows], dtype=pl.Int64),
         }
     )
     got = choose_treatments(df, DEFAULT_STRATEGY)
     for row in got.iter_rows(named=True):
         flags = frozenset(f for f in FLAGS if row[f])
         balance = Decimal(row["arrears_minor"]).scaleb(-2) if row["amount_known"] else None
-        arm, seg = choose(
-            row["account_id"], flags, row["bucket"], row["score"], DEFAULT_STRATEGY, balance=balance
+        outstanding = (
+            Decimal(row["balance_minor"]).scaleb(-2) if row["balance_minor"] is not None else None
         )
+        arm, seg = choose(
+            row["account_id"], flags, row["bucket"], row["score"], DEFAULT_STRATEGY,
+            balance=balance, outstanding=outstanding,
+        )  # fmt: skip
         assert (row["strategy_arm"], row["segment"], row["treatment"], row["reason"]) == (
             arm,
             seg.name,

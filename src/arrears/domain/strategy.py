@@ -330,19 +330,24 @@ def choose(
     strategy: Strategy,
     *,
     balance: Decimal | None = None,
+    outstanding: Decimal | None = None,
 ) -> tuple[str, Segment]:
     """Reference (per-account) decision: ``(arm name, matching segment)``.
 
-    ``balance`` is the arrears amount in major units (None: unknown). When it is known and not
-    positive and the matching segment would contact the borrower or make an offer, the
-    segment is :data:`NOTHING_DUE` instead, whatever the strategy says (a hold with no contact
-    keeps its own segment and reason). The batch planner applies the same segments
-    vectorised; a test holds the two together.
+    ``balance`` is the arrears amount in major units (None: unknown); ``outstanding`` the
+    account's whole balance (None: unknown). When either is known and not positive (nothing
+    past due, or a zero or credit balance) and the matching segment would contact the
+    borrower or make an offer, the segment is :data:`NOTHING_DUE` instead, whatever the
+    strategy says (a hold with no contact keeps its own segment and reason). The batch
+    planner applies the same segments vectorised; a test holds the two together.
     """
     arm = arm_for(account_id, strategy)
     for seg in arm.segments:
         if seg.matches(flags, bucket, score, balance):
-            if balance is not None and balance <= 0 and (seg.path_channels or seg.offer_types):
+            owed_nothing = (balance is not None and balance <= 0) or (
+                outstanding is not None and outstanding <= 0
+            )
+            if owed_nothing and (seg.path_channels or seg.offer_types):
                 return arm.name, NOTHING_DUE
             return arm.name, seg
     raise AssertionError("unreachable: the last segment is a catch-all")

@@ -291,7 +291,8 @@ def _decide_and_write(
 
     base = (
         in_arrears.join(
-            frames.accounts.select("account_id", "borrower_id", "currency"), on="account_id"
+            frames.accounts.select("account_id", "borrower_id", "currency", "balance_minor"),
+            on="account_id",
         )
         .join(scored, on="account_id", how="left")
         .join(afford, on="account_id", how="left")
@@ -307,10 +308,15 @@ def _decide_and_write(
     decided = apply_cadence(choose_treatments(base, strategy), history, as_of)
     decided = decided.with_columns(
         pl.lit(as_of).alias("plan_date"),
-        amount_text(
-            pl.col("arrears_minor"),
-            pl.col("currency").replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64),
-        ).alias("amount_due"),
+        # empty when the amount is unknown (a reported DPD without a reported amount)
+        pl.when(pl.col("amount_known"))
+        .then(
+            amount_text(
+                pl.col("arrears_minor"),
+                pl.col("currency").replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64),
+            )
+        )
+        .alias("amount_due"),
         *(
             amount_text(
                 pl.col(f"{c}_minor"),

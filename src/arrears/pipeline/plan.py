@@ -98,7 +98,8 @@ def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> 
         balance band also need ``arrears_minor`` (Int64 minor units) and ``currency``. When
         ``arrears_minor`` is present, an account with ``arrears_minor <= 0`` whose segment would
         contact or offer gets :data:`~arrears.domain.strategy.NOTHING_DUE` (no action) whatever
-        the strategy says, unless a boolean ``amount_known`` column says the amount is unknown.
+        the strategy says, unless a boolean ``amount_known`` column says the amount is unknown;
+        so does one whose ``balance_minor`` (the account balance, when given) is not positive.
 
     Returns
     -------
@@ -148,11 +149,10 @@ def choose_treatments(accounts_in_arrears: pl.DataFrame, strategy: Strategy) -> 
         # Nothing owed, nothing collected, whatever the strategy says (domain.strategy.choose):
         # a path that contacts or offers becomes NOTHING_DUE; a hold keeps its own segment.
         known = pl.col("amount_known") if "amount_known" in out.columns else pl.lit(True)
-        nothing_due = (
-            (pl.col("arrears_minor") <= 0)
-            & known
-            & ((pl.col("channels") != "") | (pl.col("offer_types") != ""))
-        )
+        owed_nothing = (pl.col("arrears_minor") <= 0) & known
+        if "balance_minor" in out.columns:  # a zero or credit balance: nothing owed at all
+            owed_nothing = owed_nothing | (pl.col("balance_minor") <= 0).fill_null(False)
+        nothing_due = owed_nothing & ((pl.col("channels") != "") | (pl.col("offer_types") != ""))
         out = out.with_columns(
             pl.when(nothing_due).then(pl.lit(v)).otherwise(pl.col(k)).alias(k)
             for k, v in _path(NOTHING_DUE).items()
