@@ -40,7 +40,13 @@ from arrears.adapters.strategy_file import DEFAULT_STRATEGY_FILE, load_strategy
 from arrears.config import Settings
 from arrears.domain.agents import Agent
 from arrears.domain.audit import AUDIT_CHAINS, AuditEntry, ChainReport, verify_chain
-from arrears.domain.compliance.engine import Attempt, BorrowerState, Decision, PastContact
+from arrears.domain.compliance.engine import (
+    Attempt,
+    BorrowerState,
+    Decision,
+    PastContact,
+    applicable_packs,
+)
 from arrears.domain.compliance.packs import CHANNELS, RulePack, RulePackError
 from arrears.domain.compliance.records import DutyRow, RecordingRegister, recording_duty
 from arrears.domain.compliance.records import recording_register as build_register
@@ -475,6 +481,12 @@ def explain_borrower(
         for c in channels
     ]
     return state, answers
+
+
+def consent_is_taken(handle: GateHandle, state: BorrowerState) -> bool:
+    """Whether a rule of the borrower's packs lets agreed hours replace its window
+    (``consent_overrides``: CN.HOURS.NIGHT); elsewhere recorded consent hours change nothing."""
+    return any(r.consent_overrides for p in applicable_packs(state, handle.packs) for r in p.rules)
 
 
 def recording_register(settings: Settings, as_of: datetime) -> RecordingRegister:

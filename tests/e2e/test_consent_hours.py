@@ -155,3 +155,21 @@ def test_consent_hours_given_per_channel_reach_the_gate_and_the_plan(
     set_borrower_cell(pf, who, "consent_hours", "visit=07:00-23:00")
     r = runner.invoke(app, ["import", str(pf)])
     assert r.exit_code == 2 and "no consent hours for visits" in r.output
+
+
+def test_explain_says_when_recorded_consent_hours_are_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only CN's night rule takes agreed hours: a US borrower's are shown as not used."""
+    before = planned_ledger(tmp_path, monkeypatch)
+    pf = tmp_path / "pf"
+    us = next(c["borrower_id"] for c in before if c["jurisdiction"].startswith("US"))
+    cn = next(c["borrower_id"] for c in before if c["jurisdiction"] == "CN")
+    for who in (us, cn):
+        set_borrower_cell(pf, who, "consent_hours", "call=12:00-13:00")
+    invoke("import", str(pf))
+    _, out = invoke("explain", us, "--at", f"{DAY}T18:00:00Z")
+    assert "(not used here" in " ".join(out.split())
+    _, out = invoke("explain", cn, "--at", f"{DAY}T04:30:00Z")
+    said = " ".join(out.split())
+    assert "agreed to call hours 12:00-13:00" in said and "(not used here" not in said

@@ -29,15 +29,18 @@ def test_no_dated_record_is_stale():
     }
 
 
-def test_newest_of_payments_and_contacts_and_records_after_the_plan_date_ignored():
+def test_newest_of_payments_statements_and_cycles_not_contacts():
+    """A recent call must not hide a payments feed that stopped."""
     frames = frames_with(
         payments=[{"payment_id": "P1", "account_id": "A1", "paid_on": date(2026, 10, 1)}],
+        statements=[{"account_id": "A1", "statement_date": date(2026, 10, 20)}],
         contact_history=[
-            {"contact_id": "C1", "started_at": datetime(2026, 10, 20, 23, 30, tzinfo=UTC)},
-            {"contact_id": "C2", "started_at": datetime(2026, 12, 24, 9, 0, tzinfo=UTC)},
+            {"contact_id": "C1", "started_at": datetime(2026, 11, 20, 9, 0, tzinfo=UTC)},
         ],
     )
     got = data_freshness(frames, date(2026, 11, 24))
     assert got == {"newest_record": "2026-10-20", "days_before_plan": 35, "stale": False}
     later = data_freshness(frames, date(2026, 11, 25))
     assert later["days_before_plan"] == STALE_AFTER_DAYS + 1 and later["stale"] is True
+    # records after the plan date do not count
+    assert data_freshness(frames, date(2026, 10, 10))["newest_record"] == "2026-10-01"

@@ -143,10 +143,17 @@ def test_register_sorts_duties_into_met_missing_open_and_expired():
         _row(5, "cancelled", None, None, keep),
         _row(6, "completed", "connected", "rec-6", NOON + timedelta(days=1)),
     ]
-    reg = recording_register(rows, NOON + timedelta(days=30))
+    reg = recording_register(rows, NOON + timedelta(hours=12))
     assert (reg.duties, reg.reached, reg.recorded, reg.open) == (6, 3, 2, 1)
     assert [r.reservation_id for r in reg.missing] == [2]
+    assert reg.overdue == [] and reg.expired == []
+    # a month later: row 4 was never closed, so its recording may be missing too
+    reg = recording_register(rows, NOON + timedelta(days=30))
+    assert reg.open == 0 and [r.reservation_id for r in reg.overdue] == [4]
     assert [r.reservation_id for r in reg.expired] == [6]
+    # before the contacts were made nothing is reached or missing yet
+    reg = recording_register(rows, NOON - timedelta(hours=1))
+    assert (reg.reached, reg.missing, reg.overdue, reg.open) == (0, [], [], 1)
 
 
 def gate(store: GateStore) -> ContactGate:

@@ -103,6 +103,7 @@ def explain(
     try:
         with bootstrap.open_gate(settings) as handle:
             state, answers = bootstrap.explain_borrower(handle, borrower_id, when, purpose=purpose)
+            consent_taken = bootstrap.consent_is_taken(handle, state)
     except (LookupError, RulePackError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -120,6 +121,12 @@ def explain(
         + "".join(
             f", agreed to {c} hours {_hours((start, end))}"
             for c, start, end in state.consent_by_channel
+        )
+        + (
+            " (not used here: no rule of the borrower's packs lets agreed hours replace its "
+            "window; only CN's night rule does)"
+            if (state.consent_hours or state.consent_by_channel) and not consent_taken
+            else ""
         )
         + (
             f"; lender regulated in {', '.join(state.lender_jurisdictions)}"
@@ -234,8 +241,9 @@ def audit_recordings(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Recording duties (rules of type record_keeping, e.g. TW.RECORDING.RETENTION): contacts
-    that reached someone without a recording reference (exit 1 when any), and recordings
-    whose keeping period has ended (they may be deleted)."""
+    that reached someone without a recording reference, and contacts past their time with no
+    outcome (exit 1 when any); recordings whose keeping period has ended (they may be
+    deleted)."""
     when = _instant(as_of, "--as-of")
     try:
         reg = bootstrap.recording_register(load_settings(), when)
@@ -265,14 +273,16 @@ def audit_recordings(
                 "open": reg.open,
                 "not_stored": reg.not_stored,
                 "missing": [row(r) for r in reg.missing],
+                "overdue": [row(r) for r in reg.overdue],
                 "expired": [row(r) for r in reg.expired],
             }
         )
     else:
         out.print(
-            f"recording duties on {_when(when, None)}: {reg.duties:,} contacts; "
+            f"recording duties on {_when(when, None)}: {reg.duties:,} contact(s); "
             f"{reg.reached:,} reached someone, {reg.recorded:,} with a recording, "
             f"{len(reg.missing):,} without; {reg.open:,} not yet made; "
+            f"{len(reg.overdue):,} past their time with no outcome recorded; "
             f"{len(reg.expired):,} recording(s) past their keeping period (may be deleted "
             "unless something else holds them: an open complaint, a dispute, litigation)"
             + (
@@ -283,20 +293,26 @@ def audit_recordings(
             ),
             highlight=False,
         )
-        for title, rows in (("missing a recording", reg.missing), ("may be deleted", reg.expired)):
+        for title, rows in (
+            ("missing a recording", reg.missing),
+            ("no outcome recorded (record it, with its recording if it reached someone)",
+             reg.overdue),
+            ("may be deleted", reg.expired),
+        ):  # fmt: skip
             if not rows:
                 continue
             t = Table(title=title)
             for col in ("reservation", "borrower", "channel", "at", "outcome", "keep until"):
                 t.add_column(col)
+            t.add_column("recording")
             for r in rows:
                 t.add_row(
                     str(r.reservation_id), escape(r.borrower_id), r.channel,
                     f"{r.attempt_at:%Y-%m-%d %H:%M}Z", r.outcome or "",
-                    f"{r.keep_until:%Y-%m-%d %H:%M}Z",
+                    f"{r.keep_until:%Y-%m-%d %H:%M}Z", escape(r.recording_ref or ""),
                 )  # fmt: skip
             out.print(t)
-    if reg.missing:
+    if reg.missing or reg.overdue:
         raise typer.Exit(EXIT_BLOCKED)
 
 

@@ -116,10 +116,10 @@ def _print_result(result: DailyResult) -> None:
     if fresh.get("stale"):
         newest = fresh.get("newest_record")
         what = (
-            f"the ledger's newest payment, statement or contact is {newest}, "
+            f"the ledger's newest payment, statement or delinquency cycle is {newest}, "
             f"{fresh['days_before_plan']} days before the plan date"
             if newest
-            else "the ledger holds no dated payment, statement or contact"
+            else "the ledger holds no dated payment, statement or delinquency cycle"
         )
         err.print(
             f"[yellow]warning:[/yellow] {what}: days past due and amounts assume nothing was "

@@ -439,8 +439,9 @@ def data_freshness(frames: PortfolioFrames, as_of: date) -> dict[str, Any]:
     """How old the ledger's evidence is on the plan date.
 
     The newest record on or before ``as_of`` among payments (``paid_on``), statements
-    (``statement_date``), delinquency cycles (``cycle_date``) and contact history
-    (``started_at``, UTC date). Returns ``{"newest_record": ISO date or None,
+    (``statement_date``) and delinquency cycles (``cycle_date``): what says what is owed.
+    Contact history is left out: a recent call must not hide a payments feed that stopped.
+    Returns ``{"newest_record": ISO date or None,
     "days_before_plan": int or None, "stale": bool}``; ``stale`` is true when the gap exceeds
     :data:`STALE_AFTER_DAYS` or there is no dated record at all.
     """
@@ -448,7 +449,6 @@ def data_freshness(frames: PortfolioFrames, as_of: date) -> dict[str, Any]:
         frames.payments["paid_on"],
         frames.statements["statement_date"],
         frames.delinquency_history["cycle_date"],
-        frames.contact_history["started_at"].dt.date(),
     ]
     newest = max(
         (v for v in (d.filter(d <= as_of).max() for d in dates) if v is not None),

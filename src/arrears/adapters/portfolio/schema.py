@@ -437,7 +437,8 @@ def consent_problem(text: str) -> str | None:
     for raw in text.replace(" ", "").split("|"):
         channel, sep, window = raw.rpartition("=")
         if not _WINDOW.match(window):
-            return f"not hours in HH:MM-HH:MM form (e.g. 07:00-23:00): {raw!r}"
+            hint = " (items are separated by |)" if any(c in raw for c in ";,") else ""
+            return f"not hours in HH:MM-HH:MM form (e.g. 07:00-23:00): {raw!r}{hint}"
         if window.endswith("-00:00"):
             return f"hours {window!r} end at 00:00: write midnight as 24:00"
         start, end = window.split("-")
@@ -451,7 +452,8 @@ def consent_problem(text: str) -> str | None:
         if channel == "visit":
             return "a field visit keeps the statutory hours: no consent hours for visits"
         if channel not in CONSENT_CHANNELS:
-            return f"unknown channel {channel!r} (choices: {'|'.join(CONSENT_CHANNELS)})"
+            hint = "; items are separated by |" if any(c in channel for c in ";,") else ""
+            return f"unknown channel {channel!r} (choices: {'|'.join(CONSENT_CHANNELS)}){hint}"
         if channel in seen:
             return f"hours for {channel} given twice"
         seen.add(channel)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from arrears.domain.compliance.check import candidate_zones
@@ -125,7 +125,11 @@ class RecordingRegister:
     missing : list of DutyRow
         Reached someone, no recording reference: the duty is not met.
     open : int
-        Still reserved (no outcome yet).
+        Not made yet on ``as_of`` (reserved, its time not more than :data:`OUTCOME_GRACE`
+        ago, or later than ``as_of``).
+    overdue : list of DutyRow
+        Reserved, their time more than :data:`OUTCOME_GRACE` before ``as_of``, and no outcome
+        recorded: they may have reached someone, so their recording may be missing too.
     expired : list of DutyRow
         With a recording whose keeping period ended before ``as_of``: it may be deleted
         (unless something else holds it: an open complaint, a dispute, litigation).
@@ -142,18 +146,27 @@ class RecordingRegister:
     open: int
     expired: list[DutyRow]
     not_stored: int = 0
+    overdue: list[DutyRow] = field(default_factory=list)
+
+
+#: How long after a reserved contact's time its outcome may still be unrecorded.
+OUTCOME_GRACE = timedelta(days=1)
 
 
 def recording_register(rows: Sequence[DutyRow], as_of: datetime) -> RecordingRegister:
-    """Sort the rows with a recording duty into met, missing, open and expired, on ``as_of``."""
-    reached = [r for r in rows if r.status == "completed" and r.outcome in REACHED_OUTCOMES]
+    """Sort the rows with a recording duty into met, missing, open, overdue and expired, on
+    ``as_of`` (contacts after ``as_of`` count as not made yet)."""
+    made = [r for r in rows if r.attempt_at <= as_of]
+    reached = [r for r in made if r.status == "completed" and r.outcome in REACHED_OUTCOMES]
+    overdue = [r for r in made if r.status == "reserved" and r.attempt_at + OUTCOME_GRACE < as_of]
     return RecordingRegister(
         as_of=as_of,
         duties=len(rows),
         reached=len(reached),
         recorded=sum(1 for r in reached if r.recording_ref),
         missing=[r for r in reached if not r.recording_ref],
-        open=sum(1 for r in rows if r.status == "reserved"),
-        expired=[r for r in rows if r.recording_ref and r.keep_until < as_of],
+        open=sum(1 for r in rows if r.status == "reserved") - len(overdue),
+        expired=[r for r in made if r.recording_ref and r.keep_until < as_of],
         not_stored=sum(1 for r in rows if not r.stored),
+        overdue=overdue,
     )
