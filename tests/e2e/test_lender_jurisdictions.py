@@ -72,3 +72,27 @@ def test_daily_refuses_an_out_path_that_is_a_file(
     r = runner.invoke(app, ["daily", "--as-of", DAY, "--out", str(tmp_path / "afile")])
     assert r.exit_code == 2 and "is a file, not a folder" in " ".join(r.output.split())
     assert (tmp_path / "afile").read_text(encoding="utf-8") == "keep me"
+
+
+def test_a_gb_lenders_dispute_hold_keeps_a_validated_us_dispute_out_of_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """US rules lift a dispute with the validation notice; a GB lender's GB.DISPUTE.HOLD does
+    not: no collection treatment, contact or offer for it."""
+    from tests.cli_kit import set_borrower_cell
+
+    before = planned_ledger(tmp_path, monkeypatch)
+    us = next(c["borrower_id"] for c in before if c["jurisdiction"].startswith("US"))
+    for column in ("dispute_open", "validation_sent"):
+        set_borrower_cell(tmp_path / "pf", us, column, "true")
+    invoke("import", str(tmp_path / "pf"))
+    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "us"))
+    mine = [d for d in read_csv(tmp_path / "us" / "decisions.csv") if d["borrower_id"] == us]
+    assert mine and all(d["segment"] != "dispute_open" for d in mine)  # US alone: lifted
+    monkeypatch.setenv("ARREARS_LENDER_JURISDICTIONS", "GB")
+    invoke("daily", "--as-of", DAY, "--out", str(tmp_path / "gb"))
+    mine = [d for d in read_csv(tmp_path / "gb" / "decisions.csv") if d["borrower_id"] == us]
+    assert mine and all(d["segment"] == "dispute_open" for d in mine)
+    accounts = {d["account_id"] for d in mine}
+    assert not accounts & {o["account_id"] for o in read_csv(tmp_path / "gb" / "offers.csv")}
+    assert not [c for c in read_csv(tmp_path / "gb" / "contacts.csv") if c["borrower_id"] == us]

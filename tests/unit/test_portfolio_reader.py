@@ -705,7 +705,6 @@ def test_documented_examples_are_a_valid_portfolio(tmp_path: Path) -> None:
         ("US-AZ", "America/New_York"),
         ("US-HI", "America/New_York"),  # every state has its own zones, not any US zone
         ("US-GU", "America/New_York"),
-        ("CN", "Asia/Urumqi"),  # Beijing time is the legal time in all of China
     ],
 )
 def test_a_zone_of_another_place_is_refused_at_its_line(
@@ -730,6 +729,7 @@ def test_a_zone_of_another_place_is_refused_at_its_line(
         ("US-IN", "America/Indiana/Indianapolis"),
         ("US-AK", "America/Adak"),
         ("CN", "PRC"),  # an alias of Asia/Shanghai
+        ("CN", "Asia/Urumqi"),  # Xinjiang's own clock (Beijing time is judged beside it)
     ],
 )
 def test_zones_that_keep_the_jurisdictions_clock_are_accepted(
@@ -756,6 +756,8 @@ def test_consent_hours_per_channel_are_read_and_parsed(folder: Path) -> None:
         ("US-NYC", "US-NYC is not an ISO 3166-2 subdivision code"),  # NYC's cap would be lost
         ("XX", "XX is not an ISO 3166-1 country code"),
         ("US-NY-BRX", "no local jurisdiction of that name (known: US-NY-NYC)"),
+        ("CN-TW", "write TW"),  # valid ISO 3166-2, but TW's own rules would be lost
+        ("PR", "write US-PR"),
     ],
 )
 def test_an_unknown_jurisdiction_is_refused_at_its_line(
@@ -773,6 +775,13 @@ def test_iso_subdivisions_without_their_own_pack_are_accepted(folder: Path) -> N
     set_cell(folder, "borrowers", 1, "jurisdiction", "GB-SCT")
     set_cell(folder, "borrowers", 1, "timezone", "Europe/London")
     assert read_portfolio(folder).borrowers["jurisdiction"][1] == "GB-SCT"
+
+
+def test_us_minor_outlying_islands_need_a_zone_too(folder: Path) -> None:
+    set_cell(folder, "borrowers", 1, "jurisdiction", "US-UM")
+    set_cell(folder, "borrowers", 1, "timezone", "")
+    (err,) = errors_of(folder)
+    assert err.column == "timezone" and "UTC-11 to UTC+10" in err.reason
 
 
 def test_a_us_borrower_needs_a_state_or_a_zone(folder: Path) -> None:

@@ -129,3 +129,14 @@ def test_CN_DISPUTE_HOLD():
     assert not d.allowed and d.rule_ids == ("CN.DISPUTE.HOLD",)
     assert decide(attempt(noon, "letter", purpose="legal_notice"), sent).allowed
     assert decide(attempt(noon, "sms"), borrower("CN")).allowed
+
+
+def test_CN_HOURS_NIGHT_on_beijing_time_and_the_xinjiang_clock():
+    """Beijing time is China's legal time; a borrower keeping Xinjiang's clock (UTC+6) must be
+    inside 08:00-22:00 on both."""
+    xj = borrower("CN", "Asia/Urumqi")
+    assert decide(attempt(at(23, 30), "sms"), xj).rule_ids == ("CN.HOURS.NIGHT",)  # 21:30 there
+    assert decide(attempt(at(9, 0), "sms"), xj).rule_ids == ("CN.HOURS.NIGHT",)  # 07:00 there
+    assert decide(attempt(at(12, 0), "sms"), xj).allowed
+    unknown = decide(attempt(at(9, 0), "sms"), borrower("CN", None))  # could be in Xinjiang
+    assert unknown.rule_ids == ("CN.HOURS.NIGHT",)

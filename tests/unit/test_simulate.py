@@ -245,8 +245,8 @@ def test_bad_arguments_are_refused(port, packs) -> None:
 def test_accounts_with_nothing_owed_start_current(frames) -> None:
     """As in the daily run (nothing_due): past due on paper with nothing owed is not in arrears;
     an unknown amount is not 'nothing owed'."""
-    ids = frames.accounts["account_id"].head(3).to_list()
-    owed = {ids[0]: 0, ids[1]: None, ids[2]: 12_345}
+    ids = frames.accounts["account_id"].head(4).to_list()
+    owed = {ids[0]: 0, ids[1]: None, ids[2]: 12_345, ids[3]: 12_345}
     accounts = frames.accounts.with_columns(
         pl.when(pl.col("account_id").is_in(ids))
         .then(pl.lit(60))
@@ -256,6 +256,11 @@ def test_accounts_with_nothing_owed_start_current(frames) -> None:
         pl.col("account_id")
         .replace_strict(owed, default=pl.col("reported_past_due_minor"), return_dtype=pl.Int64)
         .alias("reported_past_due_minor"),
+        # a credit balance: nothing owed, whatever the past-due figure says
+        pl.when(pl.col("account_id") == ids[3])
+        .then(pl.lit(-1_000))
+        .otherwise(pl.col("balance_minor"))
+        .alias("balance_minor"),
     )
     cut = frames.__class__(
         borrowers=frames.borrowers,
@@ -268,4 +273,4 @@ def test_accounts_with_nothing_owed_start_current(frames) -> None:
     )
     port = portfolio_from_frames(cut, AS_OF, None, name="nothing-due")
     dpd = dict(zip(port.account_id, port.dpd.tolist(), strict=True))
-    assert [dpd[a] for a in ids] == [0, 60, 60]
+    assert [dpd[a] for a in ids] == [0, 60, 60, 0]

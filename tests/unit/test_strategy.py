@@ -194,3 +194,39 @@ def test_the_strategy_sees_a_dispute_as_held_until_the_law_lifts_it():
     for j in ("GB", "IE", "CN", "TW"):  # no validation route: held until closed
         assert dispute_held(j, True, True)
     assert not dispute_held("GB", False, True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["US-CA", "US-NY-NYC", "GB", "IE", "CN", "TW"]),
+            st.booleans(),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from([(), ("US",), ("GB",), ("US-NY-NYC",), ("CN", "US")]),
+)
+def test_the_plans_dispute_flag_is_dispute_held_lender_included(rows, lender):
+    """borrower_flags (vectorised) and dispute_held (reference) agree, lender packs included:
+    a GB lender's GB.DISPUTE.HOLD holds a US borrower's dispute after validation."""
+    from arrears.adapters.portfolio.schema import FLAG_COLUMNS
+    from arrears.domain.strategy import dispute_held
+    from arrears.pipeline.plan import borrower_flags
+
+    b = pl.DataFrame(
+        {
+            "borrower_id": [f"B{i}" for i in range(len(rows))],
+            "jurisdiction": [r[0] for r in rows],
+            **{f: [False] * len(rows) for f in FLAG_COLUMNS},
+        }
+    ).with_columns(
+        pl.Series("dispute_open", [r[1] for r in rows]),
+        pl.Series("validation_sent", [r[2] for r in rows]),
+    )
+    got = borrower_flags(b, lender)["dispute_open"].to_list()
+    assert got == [dispute_held(j, d, v, lender) for j, d, v in rows]
+    assert dispute_held("US-CA", True, True, ()) is False
+    assert dispute_held("US-CA", True, True, ("GB",)) is True

@@ -77,18 +77,28 @@ STRATEGY_FLAGS: tuple[str, ...] = (*BORROWER_FLAGS, "plan_active", "promise_pend
 DISPUTE_LIFTS_WITH_VALIDATION: tuple[str, ...] = ("US",)
 
 
-def dispute_held(jurisdiction: str, dispute_open: bool, validation_sent: bool) -> bool:
-    """The strategy's ``dispute_open``: a dispute is open and its hold has not lifted (it lifts
-    with the validation notice only in :data:`DISPUTE_LIFTS_WITH_VALIDATION`)."""
-    lifts = jurisdiction.split("-")[0] in DISPUTE_LIFTS_WITH_VALIDATION
+def dispute_held(
+    jurisdiction: str,
+    dispute_open: bool,
+    validation_sent: bool,
+    lender_jurisdictions: Sequence[str] = (),
+) -> bool:
+    """The strategy's ``dispute_open``: a dispute is open and its hold has not lifted. It lifts
+    with the validation notice only when every jurisdiction whose packs apply (the
+    borrower's and the lender's) is in :data:`DISPUTE_LIFTS_WITH_VALIDATION`: a GB lender's
+    GB.DISPUTE.HOLD still holds a US borrower's dispute."""
+    lifts = all(
+        j.split("-")[0] in DISPUTE_LIFTS_WITH_VALIDATION
+        for j in (jurisdiction, *lender_jurisdictions)
+    )
     return dispute_open and not (validation_sent and lifts)
 
 
 #: Strategy flags under a hold of the ALL pack that lets no collection contact through, for
 #: good (ALL.HOLD.DECEASED, ALL.HOLD.BANKRUPT, ALL.HOLD.CEASE) or while a complaint is open
-#: (ALL.HOLD.COMPLAINT): a segment testing one of them
-#: must plan no contact. (ALL.HOLD.DISPUTE lifts once validation is sent, so a strategy may
-#: plan contacts for disputed borrowers: the gate holds them until then.)
+#: (ALL.HOLD.COMPLAINT): a segment testing one of them must plan no contact. (A dispute hold
+#: lifts with the validation notice in the US, so a strategy may plan contacts for disputed
+#: borrowers: the gate holds them until the hold lifts.)
 HOLD_FLAGS: tuple[str, ...] = ("deceased", "bankrupt", "cease_communication", "complaint_open")
 
 
@@ -382,7 +392,8 @@ _HOLDS: tuple[Segment, ...] = (
     Segment(
         "dispute_open",
         Treatment.NO_ACTION,
-        "dispute open: collection on hold until the debt is validated",
+        "dispute open: collection on hold until it is resolved (in the US, until the debt is "
+        "validated)",
         flags=("dispute_open",),
     ),
     Segment(

@@ -296,7 +296,7 @@ def _decide_and_write(
         )
         .join(scored, on="account_id", how="left")
         .join(afford, on="account_id", how="left")
-        .join(borrower_flags(frames.borrowers), on="borrower_id", how="left")
+        .join(borrower_flags(frames.borrowers, lender_jurisdictions), on="borrower_id", how="left")
         .with_columns(
             pl.col("account_id").is_in(list(plan_active)).alias("plan_active"),
             pl.col("account_id").is_in(list(promise_pending)).alias("promise_pending"),

@@ -287,26 +287,27 @@ def plan_contacts(
     return contacts, blocked
 
 
-def borrower_flags(borrowers: pl.DataFrame) -> pl.DataFrame:
+def borrower_flags(
+    borrowers: pl.DataFrame, lender_jurisdictions: Sequence[str] = ()
+) -> pl.DataFrame:
     """``borrower_id`` and the boolean flag columns, for joining onto decisions.
 
-    ``dispute_open`` is the strategy's (:func:`arrears.domain.strategy.dispute_held`): in the
-    US the dispute holds lift once ``validation_sent`` is set, so the strategy may collect
-    again; elsewhere a dispute holds until it is closed. The contact check still reads the
+    ``dispute_open`` is the strategy's (:func:`arrears.domain.strategy.dispute_held`, with the
+    lender's jurisdictions): in the US the dispute holds lift once ``validation_sent`` is set,
+    so the strategy may collect again; wherever another pack applies (the borrower's or the
+    lender's) a dispute holds until it is closed. The contact check still reads the
     borrower's own flags.
     """
-    lifts = (
-        pl.col("jurisdiction")
-        .str.split("-")
-        .list.first()
-        .is_in(list(DISPUTE_LIFTS_WITH_VALIDATION))
+    lender_lifts = all(
+        j.split("-")[0] in DISPUTE_LIFTS_WITH_VALIDATION for j in lender_jurisdictions
     )
+    lifts = pl.col("jurisdiction").str.split("-").list.first().is_in(
+        list(DISPUTE_LIFTS_WITH_VALIDATION)
+    ).fill_null(False) & pl.lit(lender_lifts)
     return borrowers.select(
         "borrower_id",
         *(c for c in FLAG_COLUMNS if c != "dispute_open"),
-        (pl.col("dispute_open") & ~(pl.col("validation_sent") & lifts.fill_null(False))).alias(
-            "dispute_open"
-        ),
+        (pl.col("dispute_open") & ~(pl.col("validation_sent") & lifts)).alias("dispute_open"),
     ).select("borrower_id", *FLAG_COLUMNS)
 
 

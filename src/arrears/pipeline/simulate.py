@@ -247,7 +247,8 @@ def portfolio_from_frames(
     Notes
     -----
     An account past due on paper with nothing owed (a known arrears amount of zero or less,
-    the daily run's ``nothing_due``) starts current (DPD 0): there is nothing to collect.
+    or a zero or credit balance: the daily run's ``nothing_due``) starts current (DPD 0):
+    there is nothing to collect.
     The monthly installment is the median scheduled installment of the account (principal,
     interest and fees); without a schedule (the UCI file) the median payment the account made;
     without either, the arrears amount divided by the months behind; and at least 1 major unit.
@@ -264,7 +265,7 @@ def portfolio_from_frames(
         .agg(pl.col("amount_minor").median().alias("_paid"))
     )
     acc = (
-        frames.accounts.select("account_id", "borrower_id", "currency")
+        frames.accounts.select("account_id", "borrower_id", "currency", "balance_minor")
         .join(
             assessed.select("account_id", "dpd", "arrears_minor", "amount_known"),
             on="account_id",
@@ -274,7 +275,10 @@ def portfolio_from_frames(
         .join(paid, on="account_id", how="left")
         .with_columns(
             # past due on paper with nothing owed (the daily run's nothing_due): not in arrears
-            pl.when(pl.col("amount_known") & (pl.col("arrears_minor") <= 0))
+            pl.when(
+                (pl.col("amount_known") & (pl.col("arrears_minor") <= 0))
+                | (pl.col("balance_minor") <= 0).fill_null(False)
+            )
             .then(0)
             .otherwise(pl.col("dpd"))
             .fill_null(0)

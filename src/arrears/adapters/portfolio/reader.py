@@ -886,8 +886,9 @@ def _duplicate_keys(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
 
 #: Jurisdictions too wide to be judged without a time zone: a borrower coded ``US`` (no state)
 #: could be anywhere from American Samoa (UTC-11) to Guam (UTC+10), with no local day common
-#: to all; a state code (``US-CA``, ``US-PR``...) or a zone is needed.
-NEEDS_ZONE_OR_STATE = ("US",)
+#: to all; a state code (``US-CA``, ``US-PR``...) or a zone is needed. ``US-UM``, the minor
+#: outlying islands, spans as wide.
+NEEDS_ZONE_OR_STATE = ("US", "US-UM")
 
 
 def _too_wide_without_zone(borrowers: pl.DataFrame) -> pl.DataFrame:

@@ -12,6 +12,7 @@ ends in ``_minor``. Dates are ISO ``YYYY-MM-DD``; instants are ISO 8601 with a U
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import time
@@ -425,6 +426,7 @@ CONSENT_CHANNELS: tuple[str, ...] = tuple(c for c in CHANNELS if c != "visit")
 _WINDOW = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")
 
 
+@functools.lru_cache(maxsize=4096)
 def consent_problem(text: str) -> str | None:
     """Why a ``consent_hours`` cell is not valid, or None.
 

@@ -68,6 +68,15 @@ def zone_fits(jurisdiction: str, zone: str) -> bool:
     return any(_offsets(z) == mine for z in zones)
 
 
+#: Codes valid in ISO 3166 that name a place arrears judges under another code: the rules of the
+#: place would be lost (CN-TW judged as CN, without TW's rules; PR has no pack, US-PR does).
+ALIASES: dict[str, str] = {
+    "CN-TW": "TW", "CN-HK": "HK", "CN-MO": "MO",
+    "PR": "US-PR", "GU": "US-GU", "VI": "US-VI", "AS": "US-AS", "MP": "US-MP",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
 def jurisdiction_problem(code: str) -> str | None:
     """Why ``code`` (already of the form ``CC``, ``CC-SUB`` or ``CC-SUB-LOCAL``) names no place
     arrears can judge, or None.
@@ -77,6 +86,8 @@ def jurisdiction_problem(code: str) -> str | None:
     (``US-NY-NYC``). A typo must not silently drop an overlay: ``US-NYC`` would be judged as
     ``US`` alone, without New York City's 3-in-7 cap.
     """
+    if code in ALIASES:
+        return f"{code!r}: write {ALIASES[code]} (arrears judges that place under that code)"
     parts = code.split("-")
     if pycountry.countries.get(alpha_2=parts[0]) is None:
         return f"{code!r}: {parts[0]} is not an ISO 3166-1 country code"

@@ -59,7 +59,8 @@ def _us_states() -> dict[str, tuple[str, ...]]:
 
 # Zones a borrower may be in when only the jurisdiction is known.
 JURISDICTION_ZONES: dict[str, tuple[str, ...]] = {
-    "CN": ("Asia/Shanghai",),  # Beijing time is the legal time everywhere in China
+    # Beijing time is the legal time in all of China; Xinjiang also keeps UTC+6 in daily life
+    "CN": ("Asia/Shanghai", "Asia/Urumqi"),
     "TW": ("Asia/Taipei",),
     "HK": ("Asia/Hong_Kong",),
     "GB": ("Europe/London",),
@@ -79,18 +80,25 @@ JURISDICTION_ZONES: dict[str, tuple[str, ...]] = {
     **_us_states(),
 }
 
+#: A country's legal time, judged beside the borrower's own clock when that differs: a CN rule
+#: of 22:00-08:00 must hold on Beijing time and on the Xinjiang clock a borrower keeps.
+LEGAL_TIME: dict[str, str] = {"CN": "Asia/Shanghai"}
+
 HolidayLookup = Callable[[str, date], bool]
 """``(jurisdiction, local_date) -> is a public holiday there``; supplied by the caller."""
 
 
 def candidate_zones(jurisdiction: str, timezone: str | None) -> tuple[str, ...]:
-    """Zones to respect for a borrower: the known zone, else every zone of the jurisdiction.
+    """Zones to respect for a borrower: the known zone (with the country's legal time where it
+    has one the borrower's clock may differ from: :data:`LEGAL_TIME`), else every zone of the
+    jurisdiction.
 
     Falls back from ``US-NY-NYC`` to ``US-NY`` to ``US``; an unknown jurisdiction with no
     zone gives ``("UTC",)`` (and the planner should treat that borrower with care).
     """
     if timezone:
-        return (timezone,)
+        legal = LEGAL_TIME.get(jurisdiction.split("-")[0])
+        return (timezone, legal) if legal and legal != timezone else (timezone,)
     code = jurisdiction
     while code:
         if code in JURISDICTION_ZONES:
