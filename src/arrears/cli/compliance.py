@@ -7,6 +7,7 @@ attempt``, allowed; for ``audit verify``, the chain is intact), 1 blocked / chai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from arrears.domain.audit import AuditHeadMissing
 from arrears.domain.compliance.engine import Attempt, Decision
 from arrears.domain.compliance.packs import RulePackError
 from arrears.domain.compliance.records import DutyRow
-from arrears.services.gate import OUTCOMES, GateError
+from arrears.services.gate import OUTCOMES, ContactGate, GateError
 
 EXIT_BLOCKED = 1
 EXIT_INPUT = 2
@@ -380,6 +381,17 @@ def contact_attempt(
     out.print(f"reservation: {result.reservation_id}")
 
 
+def _on_gate(action: Callable[[ContactGate], int]) -> int:
+    """Run one audited gate use case (outcome, recording, cancel) on the configured ledger and
+    return its audit seq; a refusal is printed as one line (exit 2)."""
+    try:
+        with bootstrap.open_gate(load_settings()) as handle:
+            return action(handle.gate)
+    except (GateError, RulePackError, AuditHeadMissing) as exc:
+        _fail(str(exc))
+        raise AssertionError("unreachable: _fail exits") from exc
+
+
 @contact_app.command("outcome")
 def contact_outcome(
     reservation_id: Annotated[int, typer.Argument(help="Reservation id from `contact attempt`")],
@@ -393,13 +405,7 @@ def contact_outcome(
     ] = None,
 ) -> None:
     """Record the outcome of a reserved contact (audited)."""
-    settings = load_settings()
-    try:
-        with bootstrap.open_gate(settings) as handle:
-            seq = handle.gate.record_outcome(reservation_id, outcome, conversation, recording)
-    except (GateError, RulePackError, AuditHeadMissing) as exc:
-        _fail(str(exc))
-        return
+    seq = _on_gate(lambda g: g.record_outcome(reservation_id, outcome, conversation, recording))
     out.print(f"reservation {reservation_id}: {outcome} recorded (audit entry {seq})")
 
 
@@ -410,13 +416,7 @@ def contact_recording(
 ) -> None:
     """Attach the recording of a contact whose outcome is already recorded (audited; never
     replaces one)."""
-    settings = load_settings()
-    try:
-        with bootstrap.open_gate(settings) as handle:
-            seq = handle.gate.attach_recording(reservation_id, ref)
-    except (GateError, RulePackError, AuditHeadMissing) as exc:
-        _fail(str(exc))
-        return
+    seq = _on_gate(lambda g: g.attach_recording(reservation_id, ref))
     out.print(f"reservation {reservation_id}: recording {ref.strip()} attached (audit entry {seq})")
 
 
@@ -428,13 +428,7 @@ def contact_cancel(
     """Cancel a reservation that was never used: it stops counting against the caps (audited)."""
     if not reason.strip():
         _fail("--reason must say why the contact was not made")
-    settings = load_settings()
-    try:
-        with bootstrap.open_gate(settings) as handle:
-            seq = handle.gate.cancel(reservation_id, reason.strip())
-    except (GateError, RulePackError, AuditHeadMissing) as exc:
-        _fail(str(exc))
-        return
+    seq = _on_gate(lambda g: g.cancel(reservation_id, reason.strip()))
     out.print(f"reservation {reservation_id}: cancelled (audit entry {seq})")
 
 
