@@ -48,7 +48,6 @@ from arrears.domain.compliance.engine import SUPPORT_CHANNELS
 from arrears.domain.compliance.packs import CHANNELS, Rule, RulePack
 from arrears.domain.money import MINOR_UNITS
 from arrears.domain.strategy import (
-    DISPUTE_LIFTS_WITH_VALIDATION,
     STRATEGY_FLAGS,
     TREATMENT_PURPOSE,
     Segment,
@@ -58,6 +57,7 @@ from arrears.domain.strategy import (
 )
 from arrears.pipeline.assess import assess_portfolio
 from arrears.pipeline.capacity import ANSWER_RATE, CALL_MINUTES, REFERENCE_PER_USD
+from arrears.pipeline.plan import borrower_flags
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -308,19 +308,10 @@ def portfolio_from_frames(
     b = frames.borrowers
     b_index = {k: i for i, k in enumerate(b["borrower_id"].to_list())}
     flags = np.zeros(b.height, dtype=np.int64)
+    strategy_view = borrower_flags(b)  # as the daily run sees them (dispute_open: still held)
     for f in STRATEGY_FLAGS:
-        if f in b.columns:
-            on = b[f].fill_null(False)
-            if f == "dispute_open" and "validation_sent" in b.columns:
-                # as plan.borrower_flags: in the US the hold lifts once validation is sent
-                lifts = (
-                    b["jurisdiction"]
-                    .str.split("-")
-                    .list.first()
-                    .is_in(list(DISPUTE_LIFTS_WITH_VALIDATION))
-                )
-                on = on & ~(b["validation_sent"].fill_null(False) & lifts.fill_null(False))
-            flags |= np.where(on.to_numpy(), _FLAG_BIT[f], 0)
+        if f in strategy_view.columns:
+            flags |= np.where(strategy_view[f].fill_null(False).to_numpy(), _FLAG_BIT[f], 0)
     opt = np.zeros((b.height, len(CHANNELS)), dtype=np.bool_)
     for i, text in enumerate(b["opt_out_channels"].fill_null("").to_list()):
         for c in text.split("|"):
