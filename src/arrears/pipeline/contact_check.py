@@ -63,6 +63,7 @@ from arrears.domain.compliance.engine import (
     PastContact,
     applicable_packs,
     consent_applies,
+    consent_window,
     contact_rules,
     counts_toward,
     evaluate,
@@ -116,11 +117,8 @@ class _Combo:
 
 
 def _consent_for(cell: str | None, channel: str) -> tuple[time, time] | None:
-    """The hours a ``consent_hours`` cell gives ``channel`` (BorrowerState.consent_for)."""
-    every, per_channel = parse_consent(cell)
-    return BorrowerState(
-        "_", "ZZ", None, consent_hours=every, consent_by_channel=per_channel
-    ).consent_for(channel)
+    """The hours a ``consent_hours`` cell gives ``channel`` (as BorrowerState.consent_for)."""
+    return consent_window(*parse_consent(cell), channel)
 
 
 def _combo(

@@ -257,12 +257,21 @@ class BorrowerState:
                 )
 
     def consent_for(self, channel: str) -> tuple[time, time] | None:
-        """The hours the borrower agreed to for ``channel``: its own entry in
-        ``consent_by_channel``, else ``consent_hours`` (None: no consent)."""
-        for c, start, end in self.consent_by_channel:
-            if c == channel:
-                return start, end
-        return self.consent_hours
+        """The hours the borrower agreed to for ``channel`` (:func:`consent_window`)."""
+        return consent_window(self.consent_hours, self.consent_by_channel, channel)
+
+
+def consent_window(
+    every: tuple[time, time] | None,
+    by_channel: Sequence[tuple[str, time, time]],
+    channel: str,
+) -> tuple[time, time] | None:
+    """Agreed hours for ``channel``: its own entry in ``by_channel``, else ``every`` (None: no
+    consent)."""
+    for c, start, end in by_channel:
+        if c == channel:
+            return start, end
+    return every
 
 
 @dataclass(frozen=True, slots=True)
