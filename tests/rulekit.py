@@ -71,3 +71,19 @@ def decide(
     holidays: object = is_public_holiday,
 ) -> Decision:
     return evaluate(a, history, b, packs, holidays)  # type: ignore[arg-type]
+
+
+def assert_dispute_held_until_closed(jurisdiction: str, rule_id: str) -> None:
+    """``rule_id`` holds a dispute in ``jurisdiction`` until it is closed: unlike the US route,
+    sending the validation notice does not lift it (ALL.HOLD.DISPUTE does lift; this rule does
+    not); a legal notice still goes, and a borrower with no dispute is not held."""
+    noon = local(ZONES[jurisdiction], 2026, 6, 10, 12, 0)  # a Wednesday, inside every window
+    disputed = borrower(jurisdiction, flags=frozenset({"dispute_open"}))
+    d = decide(attempt(noon, "sms"), disputed)
+    assert not d.allowed and set(d.rule_ids) == {"ALL.HOLD.DISPUTE", rule_id}
+    assert d.next_allowed_at is None
+    sent = borrower(jurisdiction, flags=frozenset({"dispute_open", "validation_sent"}))
+    d = decide(attempt(noon, "sms"), sent)
+    assert not d.allowed and d.rule_ids == (rule_id,)
+    assert decide(attempt(noon, "letter", purpose="legal_notice"), sent).allowed
+    assert decide(attempt(noon, "sms"), borrower(jurisdiction)).allowed

@@ -2,7 +2,14 @@
 
 from datetime import UTC, datetime, time, timedelta
 
-from tests.rulekit import ZONES, attempt, borrower, decide, local, past
+from tests.rulekit import (
+    assert_dispute_held_until_closed,
+    attempt,
+    borrower,
+    decide,
+    local,
+    past,
+)
 
 SH = "Asia/Shanghai"
 DAY = (2026, 6, 10)  # a Wednesday, no public holiday
@@ -117,18 +124,7 @@ def test_CN_VISIT_TWO_STAFF():
 
 
 def test_CN_DISPUTE_HOLD():
-    """A dispute holds collection until it is closed: unlike the US route, sending the
-    validation notice does not lift it (ALL.HOLD.DISPUTE does lift; this rule does not)."""
-    noon = local(ZONES["CN"], 2026, 6, 10, 12, 0)
-    disputed = borrower("CN", flags=frozenset({"dispute_open"}))
-    d = decide(attempt(noon, "sms"), disputed)
-    assert not d.allowed and set(d.rule_ids) == {"ALL.HOLD.DISPUTE", "CN.DISPUTE.HOLD"}
-    assert d.next_allowed_at is None
-    sent = borrower("CN", flags=frozenset({"dispute_open", "validation_sent"}))
-    d = decide(attempt(noon, "sms"), sent)
-    assert not d.allowed and d.rule_ids == ("CN.DISPUTE.HOLD",)
-    assert decide(attempt(noon, "letter", purpose="legal_notice"), sent).allowed
-    assert decide(attempt(noon, "sms"), borrower("CN")).allowed
+    assert_dispute_held_until_closed("CN", "CN.DISPUTE.HOLD")
 
 
 def test_CN_HOURS_NIGHT_on_beijing_time_and_the_xinjiang_clock():

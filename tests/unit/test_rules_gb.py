@@ -2,7 +2,14 @@
 
 from datetime import UTC, datetime
 
-from tests.rulekit import ZONES, attempt, borrower, decide, local, past
+from tests.rulekit import (
+    assert_dispute_held_until_closed,
+    attempt,
+    borrower,
+    decide,
+    local,
+    past,
+)
 
 LDN = "Europe/London"
 
@@ -31,15 +38,4 @@ def test_GB_CALLS_DAILY_CAP():
 
 
 def test_GB_DISPUTE_HOLD():
-    """A dispute holds collection until it is closed: unlike the US route, sending the
-    validation notice does not lift it (ALL.HOLD.DISPUTE does lift; this rule does not)."""
-    noon = local(ZONES["GB"], 2026, 6, 10, 12, 0)
-    disputed = borrower("GB", flags=frozenset({"dispute_open"}))
-    d = decide(attempt(noon, "sms"), disputed)
-    assert not d.allowed and set(d.rule_ids) == {"ALL.HOLD.DISPUTE", "GB.DISPUTE.HOLD"}
-    assert d.next_allowed_at is None
-    sent = borrower("GB", flags=frozenset({"dispute_open", "validation_sent"}))
-    d = decide(attempt(noon, "sms"), sent)
-    assert not d.allowed and d.rule_ids == ("GB.DISPUTE.HOLD",)
-    assert decide(attempt(noon, "letter", purpose="legal_notice"), sent).allowed
-    assert decide(attempt(noon, "sms"), borrower("GB")).allowed
+    assert_dispute_held_until_closed("GB", "GB.DISPUTE.HOLD")

@@ -2,7 +2,15 @@
 
 from datetime import UTC, datetime
 
-from tests.rulekit import ZONES, attempt, borrower, decide, local, no_holidays, past
+from tests.rulekit import (
+    assert_dispute_held_until_closed,
+    attempt,
+    borrower,
+    decide,
+    local,
+    no_holidays,
+    past,
+)
 
 DUB = "Europe/Dublin"
 
@@ -56,15 +64,4 @@ def test_IE_CALLS_DAILY_CAP():
 
 
 def test_IE_DISPUTE_HOLD():
-    """A dispute holds collection until it is closed: unlike the US route, sending the
-    validation notice does not lift it (ALL.HOLD.DISPUTE does lift; this rule does not)."""
-    noon = local(ZONES["IE"], 2026, 6, 10, 12, 0)
-    disputed = borrower("IE", flags=frozenset({"dispute_open"}))
-    d = decide(attempt(noon, "sms"), disputed)
-    assert not d.allowed and set(d.rule_ids) == {"ALL.HOLD.DISPUTE", "IE.DISPUTE.HOLD"}
-    assert d.next_allowed_at is None
-    sent = borrower("IE", flags=frozenset({"dispute_open", "validation_sent"}))
-    d = decide(attempt(noon, "sms"), sent)
-    assert not d.allowed and d.rule_ids == ("IE.DISPUTE.HOLD",)
-    assert decide(attempt(noon, "letter", purpose="legal_notice"), sent).allowed
-    assert decide(attempt(noon, "sms"), borrower("IE")).allowed
+    assert_dispute_held_until_closed("IE", "IE.DISPUTE.HOLD")

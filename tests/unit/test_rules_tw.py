@@ -2,7 +2,15 @@
 
 from datetime import timedelta
 
-from tests.rulekit import PACKS, ZONES, attempt, borrower, decide, local, past
+from tests.rulekit import (
+    PACKS,
+    assert_dispute_held_until_closed,
+    attempt,
+    borrower,
+    decide,
+    local,
+    past,
+)
 
 TP = "Asia/Taipei"
 
@@ -51,15 +59,4 @@ def test_TW_RECORDING_RETENTION():
 
 
 def test_TW_DISPUTE_HOLD():
-    """A dispute holds collection until it is closed: unlike the US route, sending the
-    validation notice does not lift it (ALL.HOLD.DISPUTE does lift; this rule does not)."""
-    noon = local(ZONES["TW"], 2026, 6, 10, 12, 0)
-    disputed = borrower("TW", flags=frozenset({"dispute_open"}))
-    d = decide(attempt(noon, "sms"), disputed)
-    assert not d.allowed and set(d.rule_ids) == {"ALL.HOLD.DISPUTE", "TW.DISPUTE.HOLD"}
-    assert d.next_allowed_at is None
-    sent = borrower("TW", flags=frozenset({"dispute_open", "validation_sent"}))
-    d = decide(attempt(noon, "sms"), sent)
-    assert not d.allowed and d.rule_ids == ("TW.DISPUTE.HOLD",)
-    assert decide(attempt(noon, "letter", purpose="legal_notice"), sent).allowed
-    assert decide(attempt(noon, "sms"), borrower("TW")).allowed
+    assert_dispute_held_until_closed("TW", "TW.DISPUTE.HOLD")
